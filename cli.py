@@ -1,0 +1,127 @@
+"""The `optimise` command: parses options, calls the package, prints. No logic lives here."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from optimiser.errors import InputError, Problem, SolveError
+from optimiser.loading import load_instance
+from optimiser.verify import verify_results
+
+console = Console(stderr=True)
+
+
+class OptimiseGroup(click.Group):
+    """Turns known errors into a short message and an exit code (never a traceback)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except InputError as error:
+            console.print(f"[red]error:[/red] {error.report()}", highlight=False, soft_wrap=True)
+            sys.exit(2)
+        except SolveError as error:
+            console.print(f"[red]no plan:[/red] {error}", highlight=False, soft_wrap=True)
+            sys.exit(1)
+
+
+@click.group(cls=OptimiseGroup)
+@click.version_option(package_name="optimise")
+def main() -> None:
+    """optimise: plan placements across a consortium framework's authorities and providers."""
+
+
+def _print_warnings(warnings) -> None:
+    for warning in warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+
+
+@main.command()
+@click.argument("instance", type=click.Path(exists=True, dir_okay=True, file_okay=True))
+def validate(instance: str) -> None:
+    """Check INSTANCE (a folder, a manifest or a workbook) and report every problem."""
+    loaded = load_instance(instance)
+    _print_warnings(loaded.warnings)
+    click.echo(
+        f"{loaded.name}: valid ({len(loaded.authorities)} authorities, "
+        f"{len(loaded.providers)} providers, {len(loaded.offers)} offers, "
+        f"{len(loaded.placement_types)} placement types)"
+    )
+
+
+def _overrides(settings: tuple[str, ...], **options: object) -> dict[str, str]:
+    """Policy overrides from ``--set KEY=VALUE`` and the named options (which win)."""
+    overrides: dict[str, str] = {}
+    for setting in settings:
+        key, sep, value = setting.partition("=")
+        if not sep or not key.strip():
+            raise InputError(Problem("--set", f"expected KEY=VALUE, got {setting!r}"))
+        overrides[key.strip()] = value.strip()
+    overrides.update({k: str(v) for k, v in options.items() if v is not None})
+    return overrides
+
+
+def _member_list(members: str | None) -> list[str] | None:
+    return [m.strip() for m in members.split(",") if m.strip()] if members else None
+
+
+def _default_out(name: str) -> Path:
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name).strip("-.")
+    return Path("results") / (safe or "instance")
+
+
+@main.command()
+@click.argument("instance", type=click.Path(exists=True, dir_okay=True, file_okay=True))
+@click.option("--out", type=click.Path(file_okay=False), help="results folder "
+              "(default results/<instance name>)")
+@click.option("--members", help="comma-separated authority ids forming the consortium")
+@click.option("--consortium", help="a named consortium of the instance's consortia table")
+@click.option("--voice", type=click.Choice(["volume", "equal", "maxmin"]))
+@click.option("--solver", type=click.Choice(["highs", "cbc"]))
+@click.option("--time-limit", type=float, help="seconds per solve")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="override any policy key (repeatable)")
+@click.option("--json", "as_json", is_flag=True, help="print summary.json on stdout")
+def run(instance: str, out: str | None, members: str | None, consortium: str | None,
+        voice: str | None, solver: str | None, time_limit: float | None,
+        settings: tuple[str, ...], as_json: bool) -> None:
+    """Solve INSTANCE, print a summary and write the result files."""
+    from optimiser.display import print_run
+    from optimiser.run import run as run_instance
+    from optimiser.writers import result_files, write_folder
+
+    overrides = _overrides(settings, voice=voice, solver=solver, time_limit_s=time_limit)
+    loaded = load_instance(instance, overrides)
+    _print_warnings(loaded.warnings)
+    outcome = run_instance(loaded, _member_list(members), consortium)
+    files = result_files(outcome)
+    folder = write_folder(Path(out) if out else _default_out(loaded.name), files)
+    if as_json:
+        click.echo(files["summary.json"], nl=False)
+    else:
+        print_run(Console(), files["summary.json"], files["authorities.csv"], files["gaps.csv"])
+        click.echo(f"results written to {folder}")
+
+
+@main.command()
+@click.argument("instance", type=click.Path(exists=True, dir_okay=True, file_okay=True))
+@click.argument("results", type=click.Path(exists=True, dir_okay=True, file_okay=False))
+def verify(instance: str, results: str) -> None:
+    """Recompute every figure in RESULTS (a run's output folder) from INSTANCE alone and check
+    every constraint; exit 1 if anything disagrees."""
+    report = verify_results(load_instance(instance), Path(results))
+    if report.ok:
+        click.echo(f"{report.checks} checks, all agree")
+        return
+    click.echo(f"{len(report.disagreements)} of {report.checks} checks disagree:")
+    for disagreement in report.disagreements:
+        click.echo(f"  - {disagreement}")
+    sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

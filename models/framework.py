@@ -1,0 +1,442 @@
+"""The consortium framework MILP of SPEC section 4, one function per constraint family.
+
+Notation (SPEC section 4): members A, needs n, offers (p,t), eligible assignments
+e = (a,p,t,n) ("arcs", see ``optimiser.market``), W weeks per year, f_e = W*price[p,t] the list
+fee of a place per year, c_e its non-fee cost, e[n] the emergency cost of an unmet place,
+share_a = D_a / D_M, tier groups g with tiers k = 1..K_g (ascending ``min_places`` m_gk,
+``discount_pct`` delta_gk) plus k = 0, "no tier" (m = 0, delta = 0).
+
+Tiers use the disaggregated multiple-choice (convex-hull) form rather than big-M on the
+aggregate: one copy of the group's volume V[g,k] and of each member's in-scope spend S[a,g,k]
+per tier, each bounded by the tier's range times z[g,k]. Its LP relaxation is far tighter
+(SPEC section 4 reports big-M root gaps near 97% against under 0.5%).
+
+A tier's range is [m_gk, U_g], open above to the group's largest possible volume U_g rather
+than stopping at the next tier's m: discounts never fall with volume (validated), so a plan
+whose volume reaches a higher tier never gains by claiming a lower one, and the optimum is the
+same; the open range keeps the copies' bounds simple.
+
+Every member's cost is a variable ``cost[a]`` tied to its formula by one equality row, so
+individual rationality, the voices and reporting all refer to the same expression.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from optimiser.market import Market
+from optimiser.program import INF, LinearProgram
+
+#: £ of objective per £ a member pays above its standalone cost (SPEC section 4, family 8).
+EXCESS_PENALTY = 1000.0
+
+
+@dataclass
+class FrameworkModel:
+    """The program plus the index maps needed to read a solution back by domain name."""
+
+    market: Market
+    program: LinearProgram = field(default_factory=LinearProgram)
+    arcs: pd.DataFrame = None  # market.arcs + x (column), member, need_row, offer_row, group
+    needs: pd.DataFrame = None  # market.needs + u (column), member
+    contract: pd.DataFrame = None  # provider, o (column), contract_cost_year, min_places
+    tiers: pd.DataFrame = None  # group, k, z, volume, void (column or -1), min, discount, ...
+    spend: pd.DataFrame = None  # member, group, k, column
+    groups: pd.DataFrame = None  # group, provider, scope, upper, fee_min, fee_max, void_fee
+    shortfall: np.ndarray = None  # column per member (-1 where no local target)
+    cost: np.ndarray = None  # column per member
+    excess: np.ndarray | None = None
+    theta: int | None = None
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        return self.market.members
+
+
+# -- variables ------------------------------------------------------------------------------
+
+
+def add_placement_variables(model: FrameworkModel, integer_places: bool) -> None:
+    """x[a,p,t,n] in [0, min(d[a,n], cap[p,t])] places on each eligible arc;
+    u[a,n] in [0, d[a,n]] unmet places of each need (bought at the emergency price)."""
+    market, program = model.market, model.program
+    arcs = market.arcs.copy()
+    members = {a: i for i, a in enumerate(market.members)}
+    arcs["member"] = arcs["authority"].map(members).astype(int)
+    arcs["x"] = program.add_variables("x", len(arcs), 0.0, arcs["upper"].to_numpy(),
+                                      integer=integer_places)
+    needs = market.needs.copy()
+    needs["member"] = needs["authority"].map(members).astype(int)
+    needs["u"] = program.add_variables("u", len(needs), 0.0, needs["places"].to_numpy())
+    need_row = {(a, n): i for i, (a, n) in enumerate(zip(needs["authority"], needs["need"]))}
+    arcs["need_row"] = [need_row[(a, n)] for a, n in zip(arcs["authority"], arcs["need"])]
+    offer_keys = pd.MultiIndex.from_frame(arcs[["provider", "placement_type"]])
+    arcs["offer_row"] = pd.factorize(offer_keys)[0]
+    model.arcs, model.needs = arcs, needs
+
+
+def add_contract_variables(model: FrameworkModel) -> None:
+    """o[p] in {0,1}: provider p holds a contract. Created only where it matters
+    (contract_cost_year > 0 or min_places > 0) and p has an eligible arc."""
+    used = set(model.arcs["provider"])
+    providers = model.market.providers
+    needed = providers[((providers["contract_cost_year"] > 0) | (providers["min_places"] > 0))
+                       & providers["provider"].isin(used)].copy()
+    needed["o"] = model.program.add_variables("o", len(needed), 0.0, 1.0, integer=True)
+    model.contract = needed[["provider", "o", "contract_cost_year", "min_places"]].reset_index(
+        drop=True)
+
+
+def add_tier_variables(model: FrameworkModel) -> None:
+    """For each tier group g with an eligible arc, and k = 0..K_g:
+    z[g,k] in {0,1} tier k active; V[g,k] >= 0 the group's volume if k is active;
+    void[g,k] >= 0 guaranteed but unused places (guarantee tiers only);
+    S[a,g,k] >= 0 member a's in-scope list spend if k is active."""
+    program, arcs = model.program, model.arcs
+    group_of = _group_of_arcs(model)
+    arcs["group"] = group_of
+    groups, tiers, spend = [], [], []
+    for g, group in enumerate(model.market.groups):
+        in_group = arcs[arcs["group"] == g]
+        if in_group.empty:
+            continue
+        groups.append(_group_row(model, g, group, in_group))
+        levels = [(0.0, 0.0, False)] + list(zip(group.min_places, group.discount_pct,
+                                                group.guarantee))
+        for k, (minimum, discount, guarantee) in enumerate(levels):
+            tiers.append({"group": g, "k": k, "min": minimum, "discount": discount,
+                          "guarantee": guarantee})
+        for member in sorted(set(in_group["member"])):
+            spend += [{"member": member, "group": g, "k": k} for k in range(len(levels))]
+    model.groups = pd.DataFrame(groups, columns=["group", "provider", "scope", "upper",
+                                                 "fee_min", "fee_max", "void_fee"])
+    tiers = pd.DataFrame(tiers, columns=["group", "k", "min", "discount", "guarantee"])
+    tiers["z"] = program.add_variables("z", len(tiers), 0.0, 1.0, integer=True)
+    tiers["volume"] = program.add_variables("V", len(tiers))
+    guaranteed = tiers["guarantee"].to_numpy(dtype=bool)
+    tiers["void"] = -1
+    tiers.loc[guaranteed, "void"] = program.add_variables("void", int(guaranteed.sum()))
+    model.tiers = tiers
+    spend = pd.DataFrame(spend, columns=["member", "group", "k"])
+    spend["column"] = program.add_variables("S", len(spend))
+    model.spend = spend
+
+
+def _group_of_arcs(model: FrameworkModel) -> np.ndarray:
+    """Index of the tier group whose scope holds each arc's offer, -1 if none."""
+    lookup: dict[tuple[str, str | None], int] = {
+        (g.provider, g.scope): i for i, g in enumerate(model.market.groups)}
+    return np.array([
+        lookup.get((p, t), lookup.get((p, None), -1))
+        for p, t in zip(model.arcs["provider"], model.arcs["placement_type"])
+    ], dtype=int)
+
+
+def _group_row(model: FrameworkModel, g: int, group, in_group: pd.DataFrame) -> dict:
+    """Bounds of a group: largest volume U_g, fee range, and the list fee of a void place."""
+    market = model.market
+    offers = market.offers[(market.offers["provider"] == group.provider)]
+    if group.scope is not None:
+        offers = offers[offers["placement_type"] == group.scope]
+    eligible = offers[offers["placement_type"].isin(set(in_group["placement_type"]))]
+    max_places = float(market.providers.set_index("provider").at[group.provider, "max_places"])
+    demand = market.needs.set_index(["authority", "need"])["places"]
+    reachable = demand.loc[list({(a, n) for a, n in zip(in_group["authority"],
+                                                         in_group["need"])})].sum()
+    upper = min(float(eligible["capacity"].sum()), max_places, float(reachable))
+    return {"group": g, "provider": group.provider, "scope": group.scope, "upper": upper,
+            "fee_min": float(in_group["fee_year"].min()),
+            "fee_max": float(in_group["fee_year"].max()),
+            "void_fee": float(offers["fee_year"].min())}
+
+
+def add_common_variables(model: FrameworkModel, individual_rationality: bool) -> None:
+    """cost[a] free: member a's annual cost; short[a] >= 0 its local shortfall (where it has a
+    local target); excess[a] >= 0 its cost above standalone (with individual rationality)."""
+    program, members = model.program, model.members
+    model.cost = program.add_variables("cost", len(members), -INF, INF)
+    targets = np.array([model.market.local_target[a] for a in members])
+    short = np.full(len(members), -1, dtype=np.int64)
+    short[targets > 0] = program.add_variables("short", int((targets > 0).sum()))
+    model.shortfall = short
+    if individual_rationality:
+        model.excess = program.add_variables("excess", len(members))
+
+
+# -- constraint families (SPEC section 4) --------------------------------------------------
+
+
+def add_member_cost(model: FrameworkModel) -> None:
+    """cost_a = fees_a (after discount) + sum x*c + sum_n e[n]*u[a,n]
+    + share_a * (sum_p contract_cost_year[p]*o[p] + sum_{g,k} void[g,k]*void_price[g,k]),
+    void_price[g,k] = W * (lowest weekly price in scope) * (1 - delta_gk/100).
+    Fees of arcs outside any tier group are f_e*x_e; inside, sum_k (1 - delta_gk/100)*S[a,g,k]
+    (see ``add_discounted_fees``)."""
+    program, arcs, market = model.program, model.arcs, model.market
+    rows = program.add_rows("cost", len(model.members), 0.0, 0.0)
+    program.add_terms(rows, model.cost, 1.0)
+    untiered = (arcs["group"] < 0).to_numpy()
+    per_place = arcs["non_fee_year"].to_numpy() + np.where(untiered, arcs["fee_year"], 0.0)
+    program.add_terms(rows[arcs["member"]], arcs["x"], -per_place)
+    spend_discount = model.spend.merge(model.tiers[["group", "k", "discount"]], on=["group", "k"])
+    program.add_terms(rows[spend_discount["member"]], spend_discount["column"],
+                      -(1.0 - spend_discount["discount"].to_numpy() / 100.0))
+    program.add_terms(rows[model.needs["member"]], model.needs["u"],
+                      -model.needs["emergency_year"].to_numpy())
+    share = np.array([market.share[a] for a in model.members])
+    for o, cost in zip(model.contract["o"], model.contract["contract_cost_year"]):
+        program.add_terms(rows, np.full(len(rows), o), -share * cost)
+    for void, price in _void_prices(model):
+        program.add_terms(rows, np.full(len(rows), void), -share * price)
+
+
+def _void_prices(model: FrameworkModel) -> list[tuple[int, float]]:
+    """(void column, void_price[g,k]) for every guarantee tier."""
+    tiers = model.tiers.merge(model.groups[["group", "void_fee"]], on="group")
+    tiers = tiers[tiers["void"] >= 0]
+    return [(int(v), fee * (1 - d / 100.0))
+            for v, fee, d in zip(tiers["void"], tiers["void_fee"], tiers["discount"])]
+
+
+def add_demand_balance(model: FrameworkModel) -> None:
+    """(1) demand: sum over eligible (p,t) of x[a,p,t,n] + u[a,n] = d[a,n]."""
+    program, needs, arcs = model.program, model.needs, model.arcs
+    rows = program.add_rows("demand", len(needs), needs["places"], needs["places"])
+    program.add_terms(rows[arcs["need_row"]], arcs["x"], 1.0)
+    program.add_terms(rows, needs["u"], 1.0)
+
+
+def add_capacity(model: FrameworkModel) -> None:
+    """(2) capacity: sum_{a,n} x[a,p,t,n] <= cap[p,t] for every offer;
+    sum_{a,t,n} x[a,p,t,n] <= max_places[p] for every provider with a maximum."""
+    program, arcs = model.program, model.arcs
+    offers = arcs.drop_duplicates("offer_row").sort_values("offer_row")
+    capacity = offers.merge(model.market.offers, on=["provider", "placement_type"],
+                            how="left", suffixes=("", "_offer"))["capacity"].to_numpy()
+    rows = program.add_rows("capacity", len(offers), -INF, capacity)
+    program.add_terms(rows[arcs["offer_row"]], arcs["x"], 1.0)
+    limits = model.market.providers
+    limits = limits[np.isfinite(limits["max_places"]) & limits["provider"].isin(arcs["provider"])]
+    rows = program.add_rows("max_places", len(limits), -INF, limits["max_places"])
+    row_of = dict(zip(limits["provider"], rows))
+    limited = arcs["provider"].isin(row_of)
+    program.add_terms(arcs.loc[limited, "provider"].map(row_of), arcs.loc[limited, "x"], 1.0)
+
+
+def add_contract_links(model: FrameworkModel) -> None:
+    """(3) contract: x[a,p,t,n] <= min(d[a,n], cap[p,t]) * o[p] for every arc (the strong,
+    per-variable link); sum of all x of p >= min_places[p] * o[p]."""
+    program, arcs, contract = model.program, model.arcs, model.contract
+    o_of = dict(zip(contract["provider"], contract["o"]))
+    linked = arcs[arcs["provider"].isin(o_of)]
+    rows = program.add_rows("contract", len(linked), -INF, 0.0)
+    program.add_terms(rows, linked["x"], 1.0)
+    program.add_terms(rows, linked["provider"].map(o_of), -linked["upper"].to_numpy())
+    minimum = contract[contract["min_places"] > 0]
+    rows = program.add_rows("min_places", len(minimum), 0.0, INF)
+    row_of = dict(zip(minimum["provider"], rows))
+    held = arcs["provider"].isin(row_of)
+    program.add_terms(arcs.loc[held, "provider"].map(row_of), arcs.loc[held, "x"], 1.0)
+    program.add_terms(rows, minimum["o"], -minimum["min_places"].to_numpy())
+
+
+def add_tier_selection(model: FrameworkModel) -> None:
+    """(4) tiers, multiple-choice form, for every group g:
+      sum_k z[g,k] = 1                              (k = 0 is "no tier": at most one tier)
+      sum_k V[g,k] = V_g = sum of x in scope
+      V[g,k] <= U_g * z[g,k]                         (U_g: largest volume the group can take)
+      V[g,k] >= m_gk * z[g,k]                        plain tier: the volume itself reaches it
+      V[g,k] + void[g,k] >= m_gk * z[g,k],  void[g,k] <= m_gk * z[g,k]   guarantee tier."""
+    program, tiers, arcs = model.program, model.tiers, model.arcs
+    groups = model.groups
+    if groups.empty:
+        return
+    row_of_group = dict(zip(groups["group"], range(len(groups))))
+    g_rows = tiers["group"].map(row_of_group).to_numpy()
+    pick = program.add_rows("tier_pick", len(groups), 1.0, 1.0)
+    program.add_terms(pick[g_rows], tiers["z"], 1.0)
+    volume = program.add_rows("tier_volume", len(groups), 0.0, 0.0)
+    program.add_terms(volume[g_rows], tiers["volume"], 1.0)
+    tiered = arcs[arcs["group"] >= 0]
+    program.add_terms(volume[tiered["group"].map(row_of_group)], tiered["x"], -1.0)
+    upper = groups["upper"].to_numpy()[g_rows]
+    rows = program.add_rows("tier_upper", len(tiers), -INF, 0.0)
+    program.add_terms(rows, tiers["volume"], 1.0)
+    program.add_terms(rows, tiers["z"], -upper)
+    reached = tiers[tiers["k"] > 0]
+    rows = program.add_rows("tier_reached", len(reached), 0.0, INF)
+    program.add_terms(rows, reached["volume"], 1.0)
+    program.add_terms(rows, reached["z"], -reached["min"].to_numpy())
+    guaranteed = reached["void"].to_numpy() >= 0
+    program.add_terms(rows[guaranteed], reached["void"].to_numpy()[guaranteed], 1.0)
+    voids = reached[guaranteed]
+    rows = program.add_rows("void_limit", len(voids), -INF, 0.0)
+    program.add_terms(rows, voids["void"], 1.0)
+    program.add_terms(rows, voids["z"], -voids["min"].to_numpy())
+
+
+def add_discounted_fees(model: FrameworkModel) -> None:
+    """(5) discount: member a's in-scope list spend is split over the tier copies,
+      sum_k S[a,g,k] = sum over a's arcs e in scope of f_e * x_e,
+      S[a,g,k] <= Smax[a,g] * z[g,k],
+    so its fee is sum_k (1 - delta_gk/100) * S[a,g,k] (used in ``add_member_cost``): the list
+    fee less discount_pct of the part in scope of the active tier. Spend and volume copies are
+    tied by the fee range of the scope, which tightens the relaxation:
+      fmin_g * V[g,k] <= sum_a S[a,g,k] <= fmax_g * V[g,k]."""
+    program, spend, arcs, groups = model.program, model.spend, model.arcs, model.groups
+    if spend.empty:
+        return
+    pairs = spend[["member", "group"]].drop_duplicates().reset_index(drop=True)
+    row_of_pair = {pair: i for i, pair in enumerate(zip(pairs["member"], pairs["group"]))}
+    rows = program.add_rows("spend", len(pairs), 0.0, 0.0)
+    pair_rows = rows[[row_of_pair[p] for p in zip(spend["member"], spend["group"])]]
+    program.add_terms(pair_rows, spend["column"], 1.0)
+    tiered = arcs[arcs["group"] >= 0]
+    arc_rows = rows[[row_of_pair[p] for p in zip(tiered["member"], tiered["group"])]]
+    program.add_terms(arc_rows, tiered["x"], -tiered["fee_year"].to_numpy())
+    largest = _largest_member_spend(model, pairs)
+    spend_z = spend.merge(model.tiers[["group", "k", "z", "volume"]], on=["group", "k"])
+    rows = program.add_rows("spend_upper", len(spend_z), -INF, 0.0)
+    program.add_terms(rows, spend_z["column"], 1.0)
+    program.add_terms(rows, spend_z["z"],
+                      -np.array([largest[p] for p in zip(spend_z["member"], spend_z["group"])]))
+    tier_rows = {key: i for i, key in enumerate(zip(model.tiers["group"], model.tiers["k"]))}
+    low = program.add_rows("spend_low", len(model.tiers), 0.0, INF)
+    high = program.add_rows("spend_high", len(model.tiers), -INF, 0.0)
+    which = np.array([tier_rows[key] for key in zip(spend_z["group"], spend_z["k"])])
+    program.add_terms(low[which], spend_z["column"], 1.0)
+    program.add_terms(high[which], spend_z["column"], 1.0)
+    fee = groups.set_index("group")
+    program.add_terms(low, model.tiers["volume"],
+                      -fee.loc[model.tiers["group"], "fee_min"].to_numpy())
+    program.add_terms(high, model.tiers["volume"],
+                      -fee.loc[model.tiers["group"], "fee_max"].to_numpy())
+
+
+def _largest_member_spend(model: FrameworkModel, pairs: pd.DataFrame) -> dict:
+    """Smax[a,g] = fmax_g * min(a's demand reachable in scope, U_g)."""
+    arcs, needs = model.arcs, model.needs
+    tiered = arcs[arcs["group"] >= 0].drop_duplicates(["member", "group", "need_row"])
+    reach = (tiered.assign(places=needs["places"].to_numpy()[tiered["need_row"]])
+             .groupby(["member", "group"])["places"].sum())
+    groups = model.groups.set_index("group")
+    return {(m, g): float(groups.at[g, "fee_max"]) * min(float(reach[(m, g)]),
+                                                          float(groups.at[g, "upper"]))
+            for m, g in zip(pairs["member"], pairs["group"])}
+
+
+def add_locality(model: FrameworkModel) -> None:
+    """(6) locality: sum of local x of a >= min_local_share_a * (D_a - sum_n u[a,n]) - short[a],
+    written sum_local x + m_a * sum_n u[a,n] + short[a] >= m_a * D_a."""
+    program, arcs, needs, market = model.program, model.arcs, model.needs, model.market
+    targeted = np.flatnonzero(model.shortfall >= 0)
+    if targeted.size == 0:
+        return
+    target = np.array([market.local_target[model.members[i]] for i in targeted])
+    demand = needs.groupby("member")["places"].sum().reindex(targeted, fill_value=0.0)
+    rows = program.add_rows("locality", targeted.size, target * demand.to_numpy(), INF)
+    row_of = dict(zip(targeted, rows))
+    local = arcs[arcs["local"] & arcs["member"].isin(row_of)]
+    program.add_terms(local["member"].map(row_of), local["x"], 1.0)
+    unmet = needs[needs["member"].isin(row_of)]
+    program.add_terms(unmet["member"].map(row_of), unmet["u"],
+                      unmet["member"].map(dict(zip(targeted, target))).to_numpy())
+    program.add_terms(rows, model.shortfall[targeted], 1.0)
+
+
+def add_concentration(model: FrameworkModel) -> None:
+    """(7) concentration: for every independent or voluntary provider p,
+    sum of x of p <= max_provider_share * sum of all x.
+    The total is one variable T = sum of all x, so each provider's row has its own arcs and T
+    only (the model stays linear in size rather than providers x arcs)."""
+    share = model.market.instance.policy.max_provider_share
+    if share >= 1.0:
+        return
+    program, arcs = model.program, model.arcs
+    providers = model.market.providers
+    capped = providers[providers["kind"].isin(["independent", "voluntary"])
+                       & providers["provider"].isin(arcs["provider"])]["provider"].tolist()
+    total = program.add_variables("placed_total", 1)
+    row = program.add_rows("placed_total", 1, 0.0, 0.0)
+    program.add_terms(np.zeros(len(arcs), dtype=int) + row[0], arcs["x"], 1.0)
+    program.add_terms(row, total, -1.0)
+    rows = program.add_rows("concentration", len(capped), -INF, 0.0)
+    row_of = dict(zip(capped, rows))
+    held = arcs[arcs["provider"].isin(row_of)]
+    program.add_terms(held["provider"].map(row_of), held["x"], 1.0)
+    program.add_terms(rows, np.full(len(rows), total[0]), -share)
+
+
+def add_individual_rationality(model: FrameworkModel, standalone: dict[str, float]) -> None:
+    """(8) individual rationality: cost_a <= B_a + excess[a] for every member; excess is
+    penalised at EXCESS_PENALTY per pound (see ``set_objective``)."""
+    program = model.program
+    bound = np.array([standalone[a] for a in model.members])
+    rows = program.add_rows("individual_rationality", len(bound), -INF, bound)
+    program.add_terms(rows, model.cost, 1.0)
+    program.add_terms(rows, model.excess, -1.0)
+
+
+def add_saving_floor(model: FrameworkModel, standalone: dict[str, float],
+                     theta_lower: float = -INF) -> None:
+    """Voice ``maxmin``: cost_a <= (1 - theta) * B_a for every member with B_a > 0,
+    written cost_a + B_a * theta <= B_a; theta <= 1 is the common saving share."""
+    program = model.program
+    model.theta = int(program.add_variables("theta", 1, theta_lower, 1.0)[0])
+    members = [i for i, a in enumerate(model.members) if standalone[a] > 0]
+    bound = np.array([standalone[model.members[i]] for i in members])
+    rows = program.add_rows("saving_floor", len(members), -INF, bound)
+    program.add_terms(rows, model.cost[members], 1.0)
+    program.add_terms(rows, np.full(len(members), model.theta), bound)
+
+
+# -- objective (SPEC section 6) -------------------------------------------------------------
+
+
+def set_objective(model: FrameworkModel, weights: np.ndarray) -> None:
+    """minimise sum_a w_a * cost_a + local_shortfall_penalty_year * sum_a short[a]
+    + EXCESS_PENALTY * sum_a excess[a]; w_a = 1 for ``volume``,
+    (sum_b B_b / |A|) / B_a for ``equal``."""
+    program = model.program
+    program.objective_terms.clear()
+    program.add_objective(model.cost, weights)
+    penalty = model.market.instance.policy.local_shortfall_penalty_year
+    short = model.shortfall[model.shortfall >= 0]
+    program.add_objective(short, penalty)
+    if model.excess is not None:
+        program.add_objective(model.excess, EXCESS_PENALTY)
+
+
+def set_common_saving_objective(model: FrameworkModel) -> None:
+    """Voice ``maxmin``, first stage: maximise theta (minimise -theta)."""
+    model.program.objective_terms.clear()
+    model.program.add_objective([model.theta], -1.0)
+
+
+def build_framework_model(
+    market: Market,
+    standalone: dict[str, float] | None = None,
+    individual_rationality: bool = False,
+    integer_places: bool = False,
+) -> FrameworkModel:
+    """Variables and constraint families (1)-(8) of SPEC section 4 for ``market``; the
+    objective is set by the caller (``set_objective`` for the chosen voice)."""
+    model = FrameworkModel(market)
+    add_placement_variables(model, integer_places)
+    add_contract_variables(model)
+    add_tier_variables(model)
+    add_common_variables(model, individual_rationality)
+    add_member_cost(model)
+    add_demand_balance(model)
+    add_capacity(model)
+    add_contract_links(model)
+    add_tier_selection(model)
+    add_discounted_fees(model)
+    add_locality(model)
+    add_concentration(model)
+    if individual_rationality:
+        add_individual_rationality(model, standalone)
+    return model

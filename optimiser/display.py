@@ -1,0 +1,70 @@
+"""The on-screen summary of a run: totals, each member's saving and local share, gaps."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+from rich.table import Table
+
+
+def _money(value: float | None) -> str:
+    return "" if value is None else f"£{value:,.0f}"
+
+
+def _pct(value: float | None, scale: float = 1.0) -> str:
+    return "" if value is None else f"{value * scale:.1f}%"
+
+
+def _number(value: float) -> str:
+    return f"{value:,.1f}"
+
+
+def print_run(console: Console, summary_text: str, authorities_csv: str, gaps_csv: str) -> None:
+    """Print the summary from the very files written, so screen and files never disagree."""
+    import csv
+    import io
+
+    summary = json.loads(summary_text)
+    totals, fairness = summary["totals"], summary["fairness"]
+    gap = "" if summary["mip_gap"] is None else f", gap {summary['mip_gap']:.2g}"
+    console.print(
+        f"[bold]{summary['instance']}[/bold]: {summary['status']} ({summary['solver']}"
+        f"{gap}, {summary['seconds']:.1f} s), {len(summary['members'])} members, voice "
+        f"{summary['policy']['voice']}")
+    console.print(
+        f"Annual cost {_money(totals['annual_cost'])} against {_money(totals['standalone_cost'])}"
+        f" alone: saving {_money(totals['saving'])} ({_pct(totals['saving_pct'])}). "
+        f"Placed {_number(totals['placed'])} of {_number(totals['demand'])} places, "
+        f"{_number(totals['unmet'])} unmet; local share {_pct(totals['local_share'], 100)}.")
+    console.print(
+        f"Saving % from {_pct(fairness['min_saving_pct'])} to {_pct(fairness['max_saving_pct'])}"
+        f"; price of fairness {_money(fairness['price_of_fairness'])}.")
+    members = Table(title="Members")
+    for column in ("authority", "demand", "unmet", "local share", "annual cost", "alone",
+                   "saving", "saving %"):
+        members.add_column(column, justify="left" if column == "authority" else "right")
+    for row in csv.DictReader(io.StringIO(authorities_csv)):
+        members.add_row(
+            row["name"], _number(float(row["demand"])), _number(float(row["unmet"])),
+            _pct(float(row["local_share"]), 100) if row["local_share"] else "",
+            _money(float(row["annual_cost"])), _money(float(row["standalone_cost"])),
+            _money(float(row["saving"])),
+            _pct(float(row["saving_pct"])) if row["saving_pct"] else "")
+    console.print(members)
+    gaps = [row for row in csv.DictReader(io.StringIO(gaps_csv))
+            if float(row["unmet"]) > 0 or float(row["placed_out_of_area"]) > 0]
+    if gaps:
+        table = Table(title="Sufficiency gaps (unmet or placed out of area)")
+        for column in ("authority", "type", "demand", "local capacity", "out of area", "unmet"):
+            table.add_column(column, justify="left" if column in ("authority", "type") else "right")
+        for row in gaps:
+            table.add_row(row["authority"], row["placement_type"], _number(float(row["demand"])),
+                          _number(float(row["local_capacity"])),
+                          _number(float(row["placed_out_of_area"])), _number(float(row["unmet"])))
+        console.print(table)
+    for member in summary["not_kept_whole"]:
+        console.print(f"[yellow]not kept whole:[/yellow] {member['authority']} pays "
+                      f"{_money(member['excess'])} more than alone")
+    for warning in summary["warnings"]:
+        console.print(f"[yellow]warning:[/yellow] {warning}")

@@ -1,0 +1,106 @@
+"""`optimise run`: the story of one run, as one orchestration function.
+
+check (the instance is validated on loading) -> choose members -> standalone baselines ->
+build and solve the consortium under the chosen voice -> read the plan -> post-process the
+figures (savings, fairness, gaps) -> the caller writes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+from models.baseline import Standalone, standalone_costs
+from models.voices import solve_consortium
+from optimiser.errors import InputError, Problem, SolveError
+from optimiser.market import Market, build_market
+from optimiser.plan import Plan, read_plan
+from optimiser.program import LinearProgram
+from optimiser.records import Instance
+from optimiser.solvers import SolverOptions, SolverResult, get_solver
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """Everything a run decided: the plan, the baselines, and the reference for fairness."""
+
+    instance: Instance
+    market: Market
+    plan: Plan
+    standalone: Standalone
+    reference_cost: float  # total cost under `volume` without individual rationality
+    seconds: float
+
+
+def choose_members(instance: Instance, members: list[str] | None = None,
+                   consortium: str | None = None) -> list[str]:
+    """The run's members: ``--members``, ``--consortium`` or every authority."""
+    if members and consortium:
+        raise InputError(Problem("--members", "give --members or --consortium, not both"))
+    if consortium:
+        chosen = instance.consortium(consortium)
+        if not chosen:
+            known = ", ".join(instance.consortium_names) or "none"
+            raise InputError(Problem("--consortium",
+                                     f"unknown consortium {consortium!r} (known: {known})"))
+        return chosen
+    if members:
+        unknown = [a for a in members if a not in instance.authorities]
+        if unknown:
+            raise InputError(Problem("--members", f"unknown authorities: {', '.join(unknown)}"))
+        if len(set(members)) != len(members):
+            raise InputError(Problem("--members", "an authority is listed twice"))
+        return list(members)
+    return list(instance.authorities)
+
+
+def solver_for(instance: Instance):
+    """A function solving a program with the instance's solver, time limit and gap."""
+    policy = instance.policy
+    options = SolverOptions(time_limit_s=policy.time_limit_s, mip_gap=policy.mip_gap)
+    solver = get_solver(policy.solver)
+
+    def solve(program: LinearProgram) -> SolverResult:
+        return solver.solve(program, options)
+
+    return solve
+
+
+def run(instance: Instance, members: list[str] | None = None,
+        consortium: str | None = None) -> RunOutcome:
+    """Solve the consortium of ``members`` under the instance's policy."""
+    import time
+
+    started = time.perf_counter()
+    chosen = choose_members(instance, members, consortium)
+    policy = instance.policy
+    solve = solver_for(instance)
+    standalone = standalone_costs(instance, chosen, solve)
+    market = build_market(instance, chosen)
+    model, result = solve_consortium(market, solve, policy.voice, standalone.cost,
+                                     policy.individual_rationality)
+    if not result.has_plan:
+        raise SolveError(_no_plan_reason(result, policy.time_limit_s))
+    plan = read_plan(model, result)
+    reference = _reference_cost(market, solve, plan, policy)
+    return RunOutcome(instance, market, plan, standalone, reference,
+                      time.perf_counter() - started)
+
+
+def _reference_cost(market: Market, solve, plan: Plan, policy) -> float:
+    """Total cost under ``volume`` without individual rationality (the price of fairness'
+    reference); the plan itself when that is what was solved."""
+    if policy.voice == "volume" and not policy.individual_rationality:
+        return plan.total_cost
+    model, result = solve_consortium(market, solve, "volume")
+    if not result.has_plan:
+        raise SolveError(_no_plan_reason(result, policy.time_limit_s))
+    return read_plan(model, result).total_cost
+
+
+def _no_plan_reason(result: SolverResult, time_limit: float) -> str:
+    if result.status == "infeasible":
+        return (f"{result.solver}: the model is infeasible ({result.message}); check provider "
+                "min_places, guarantees and max_provider_share")
+    return (f"{result.solver} found no plan within the time limit of {time_limit:g} s "
+            f"({result.message}); raise it with --time-limit")

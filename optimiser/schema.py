@@ -1,0 +1,280 @@
+"""The one definition of every instance table's columns and of the policy keys.
+
+Each table row is a pydantic model: a field's annotation gives its type, its default (or
+``required``), its range (``ge``/``gt``/``le``/``lt``) and its ``description`` the meaning from
+SPEC section 3. Loading, validation, the docs and any template derive from these models, so a
+column is described here and nowhere else.
+
+Rules that involve more than one row or table (unknown ids, duplicate keys, tier monotonicity,
+in-house owners...) live in ``optimiser.validation``.
+
+Numbers are bounded above by generous finite limits so that a typo such as ``1e30`` places is
+reported rather than passed to the solver, where it would wreck the numerics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# Generous sanity limits: far above any real English figure, far below float trouble.
+MAX_PLACES = 1e7
+MAX_WEEKLY_PRICE = 1e7
+MAX_YEARLY_MONEY = 1e12
+MAX_KM = 1e5
+
+
+class Kind(str, Enum):
+    independent = "independent"
+    voluntary = "voluntary"
+    in_house = "in_house"
+
+
+class Rating(str, Enum):
+    outstanding = "outstanding"
+    good = "good"
+    requires_improvement = "requires_improvement"
+    inadequate = "inadequate"
+    unrated = "unrated"
+
+
+#: Ofsted judgements from best to worst; ``unrated`` is outside the order (always allowed).
+RATING_ORDER = ("outstanding", "good", "requires_improvement", "inadequate")
+
+
+def rating_allowed(rating: str, min_rating: str) -> bool:
+    """True if a provider with ``rating`` may be used under policy ``min_rating``."""
+    if rating == Rating.unrated.value:
+        return True
+    return RATING_ORDER.index(rating) <= RATING_ORDER.index(min_rating)
+
+
+class Row(BaseModel):
+    """Common configuration: unknown columns are errors, NaN and inf are refused."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        allow_inf_nan=False,
+        str_strip_whitespace=True,
+        coerce_numbers_to_str=True,
+        use_enum_values=True,
+    )
+
+
+Id = str
+
+
+def _name_defaults_to_id(row: BaseModel) -> BaseModel:
+    if not row.name:
+        object.__setattr__(row, "name", row.id)
+    return row
+
+
+class PlacementType(Row):
+    id: Id = Field(min_length=1, description="placement type id, unique")
+    name: str | None = Field(None, description="display name; defaults to id")
+    specialist: bool = Field(False, description="a specialist placement type")
+    emergency_weekly_price: float = Field(
+        gt=0, le=MAX_WEEKLY_PRICE,
+        description="£/week for a place no framework provider can give (unregistered or "
+        "emergency spot); unmet demand is bought at this price and reported as a gap",
+    )
+    case_management_weekly: float = Field(
+        0.0, ge=0, le=MAX_WEEKLY_PRICE, description="LA social-work cost per place per week"
+    )
+
+    _default_name = model_validator(mode="after")(_name_defaults_to_id)
+
+
+class Authority(Row):
+    id: Id = Field(min_length=1, description="authority id, unique (e.g. ONS code)")
+    name: str | None = Field(None, description="display name; defaults to id")
+    region: str | None = Field(None, description="region, free text")
+    lat: float | None = Field(None, ge=-90, le=90, description="latitude, degrees")
+    lon: float | None = Field(None, ge=-180, le=180, description="longitude, degrees")
+    min_local_share: float | None = Field(
+        None, ge=0, le=1,
+        description="target share of its placed demand that is local; defaults to policy",
+    )
+
+    _default_name = model_validator(mode="after")(_name_defaults_to_id)
+
+
+class Demand(Row):
+    authority: Id = Field(min_length=1, description="authority id")
+    placement_type: Id = Field(min_length=1, description="placement type id (the need)")
+    places: float = Field(ge=0, le=MAX_PLACES, description="expected places")
+    sd: float | None = Field(
+        None, ge=0, le=MAX_PLACES,
+        description="standard deviation of places, used by `guarantee`",
+    )
+
+
+class Provider(Row):
+    id: Id = Field(min_length=1, description="provider id, unique")
+    name: str | None = Field(None, description="display name; defaults to id")
+    kind: Kind = Field(Kind.independent, description="independent, voluntary or in_house")
+    owner: Id | None = Field(None, description="owning authority id; required iff kind = in_house")
+    lat: float | None = Field(None, ge=-90, le=90, description="latitude, degrees")
+    lon: float | None = Field(None, ge=-180, le=180, description="longitude, degrees")
+    rating: Rating = Field(Rating.unrated, description="latest Ofsted judgement")
+    contract_cost_year: float = Field(
+        0.0, ge=0, le=MAX_YEARLY_MONEY,
+        description="fixed £/year of holding a contract with this provider",
+    )
+    min_places: float = Field(
+        0.0, ge=0, le=MAX_PLACES, description="if used at all, at least this many places in total"
+    )
+    max_places: float | None = Field(
+        None, gt=0, le=MAX_PLACES, description="total places across all types"
+    )
+
+    _default_name = model_validator(mode="after")(_name_defaults_to_id)
+
+
+class Offer(Row):
+    provider: Id = Field(min_length=1, description="provider id")
+    placement_type: Id = Field(min_length=1, description="placement type id")
+    capacity: float = Field(ge=0, le=MAX_PLACES, description="places available to the consortium")
+    weekly_price: float = Field(
+        ge=0, le=MAX_WEEKLY_PRICE, description="£/week per place before discount"
+    )
+    case_management_weekly: float | None = Field(
+        None, ge=0, le=MAX_WEEKLY_PRICE,
+        description="override of the placement type's case management cost",
+    )
+    breakdown_rate: float = Field(
+        0.0, ge=0, le=1, description="expected placement breakdowns per place per year"
+    )
+
+
+class Tier(Row):
+    provider: Id = Field(min_length=1, description="provider id")
+    placement_type: Id | None = Field(
+        None, description="placement type id, or blank: the scope is all the provider's offers"
+    )
+    min_places: float = Field(
+        gt=0, le=MAX_PLACES, description="volume in scope that unlocks the tier"
+    )
+    discount_pct: float = Field(
+        gt=0, lt=100, description="% off weekly_price of every place in scope"
+    )
+    guarantee: bool = Field(
+        False, description="the consortium pays for min_places even if it uses fewer"
+    )
+
+
+class Distance(Row):
+    authority: Id = Field(min_length=1, description="authority id")
+    provider: Id = Field(min_length=1, description="provider id")
+    km: float = Field(
+        ge=0, le=MAX_KM,
+        description="road distance; missing pairs use great-circle km x road_factor",
+    )
+    extra_cost_year: float = Field(
+        0.0, ge=0, le=MAX_YEARLY_MONEY,
+        description="any other £/place/year specific to the pair",
+    )
+
+
+class Substitution(Row):
+    need: Id = Field(min_length=1, description="placement type id of the need")
+    served_by: Id = Field(
+        min_length=1, description="placement type id whose offers may serve that need"
+    )
+
+
+class Membership(Row):
+    consortium: str = Field(min_length=1, description="consortium name")
+    authority: Id = Field(min_length=1, description="member authority id")
+
+
+Voice = Literal["volume", "equal", "maxmin"]
+
+
+class Policy(Row):
+    """Policy keys (SPEC section 3); every key optional."""
+
+    model_config = ConfigDict(**{**Row.model_config, "coerce_numbers_to_str": False})
+
+    weeks_per_year: float = Field(52.0, gt=0, le=53, description="weeks in the planning year")
+    local_radius_km: float = Field(
+        32.19, ge=0, le=MAX_KM, description="a placement within this distance is local (20 miles)"
+    )
+    road_factor: float = Field(
+        1.2, ge=1, le=10, description="road km per great-circle km, for pairs without a distance"
+    )
+    travel_cost_per_km_year: float = Field(
+        50.0, ge=0, le=MAX_YEARLY_MONEY,
+        description="£ per km of distance per place per year (visits, family time, staff time)",
+    )
+    breakdown_cost: float = Field(
+        0.0, ge=0, le=MAX_YEARLY_MONEY,
+        description="£ per breakdown (re-placement, social-work time)",
+    )
+    min_local_share: float = Field(
+        0.0, ge=0, le=1, description="default local target for every authority"
+    )
+    local_shortfall_penalty_year: float = Field(
+        10000.0, ge=0, le=MAX_YEARLY_MONEY,
+        description="£ per place below the local target; a steering weight, reported apart "
+        "from real spend",
+    )
+    min_rating: Literal["outstanding", "good", "requires_improvement", "inadequate"] = Field(
+        "requires_improvement",
+        description="providers rated below are not used; unrated providers are allowed",
+    )
+    share_in_house: bool = Field(False, description="in-house provision may serve other members")
+    max_provider_share: float = Field(
+        1.0, gt=0, le=1,
+        description="no independent or voluntary provider takes more than this share of the "
+        "consortium's places",
+    )
+    voice: Voice = Field("volume", description="volume, equal or maxmin (SPEC section 6)")
+    individual_rationality: bool = Field(
+        True, description="no member pays more than its standalone cost"
+    )
+    baseline_capacity: Literal["shared", "full"] = Field(
+        "shared", description="capacity a coalition sees: its demand share (shared) or all (full)"
+    )
+    integer_places: bool = Field(False, description="places are whole numbers")
+    solver: Literal["highs", "cbc"] = Field(
+        "highs", description="highs (HiGHS in-process) or cbc (PuLP's bundled CBC)"
+    )
+    time_limit_s: float = Field(120.0, gt=0, le=1e6, description="solver time limit, seconds")
+    mip_gap: float = Field(0.0001, ge=0, lt=1, description="relative MIP gap")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """How a table sits in an instance: its row model, key columns and whether required."""
+
+    name: str
+    row: type[Row]
+    key: tuple[str, ...]
+    required: bool
+
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (
+        TableSpec("placement_types", PlacementType, ("id",), True),
+        TableSpec("authorities", Authority, ("id",), True),
+        TableSpec("demand", Demand, ("authority", "placement_type"), True),
+        TableSpec("providers", Provider, ("id",), True),
+        TableSpec("offers", Offer, ("provider", "placement_type"), True),
+        TableSpec("tiers", Tier, ("provider", "placement_type", "min_places"), False),
+        TableSpec("distances", Distance, ("authority", "provider"), False),
+        TableSpec("substitutions", Substitution, ("need", "served_by"), False),
+        TableSpec("consortia", Membership, ("consortium", "authority"), False),
+    )
+}
+
+
+def required_columns(row: type[Row]) -> list[str]:
+    """Columns a table must have: the fields without a default."""
+    return [name for name, field in row.model_fields.items() if field.is_required()]

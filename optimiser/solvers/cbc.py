@@ -1,0 +1,115 @@
+"""CBC through PuLP's bundled binary: the zero-install fallback back-end.
+
+PuLP (3.x) reports ``LpStatusOptimal`` even when CBC stopped at its time limit with an
+incumbent, so the status is read from ``sol_status`` (optimal vs integer-feasible) instead.
+PuLP does not return CBC's best bound either; it is read from CBC's log, which prints the
+bound ("best possible") when a limit stops the search.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pulp
+
+from optimiser.program import LinearProgram
+from optimiser.solvers.base import SolverOptions, SolverResult, relative_gap, trivial_result
+
+_BEST_POSSIBLE = re.compile(r"best possible\s+(-?[\d.eE+-]+)")
+_LOWER_BOUND = re.compile(r"Lower bound:\s+(-?[\d.eE+-]+)")
+
+
+def status_from_pulp(status: int, sol_status: int, is_mip: bool) -> str:
+    """Map PuLP's two status codes to ours; ``sol_status`` decides (see module docstring)."""
+    if sol_status == pulp.LpSolutionOptimal and status == pulp.LpStatusOptimal:
+        return "optimal"
+    if sol_status == pulp.LpSolutionIntegerFeasible:
+        return "feasible"
+    if sol_status == pulp.LpSolutionInfeasible or status == pulp.LpStatusInfeasible:
+        return "infeasible"
+    return "error"
+
+
+def _pulp_problem(program: LinearProgram) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
+    problem = pulp.LpProblem("optimise", pulp.LpMinimize)
+    lower, upper, integer = program.col_lower, program.col_upper, program.integrality
+    columns = [
+        pulp.LpVariable(
+            f"c{j}",
+            lowBound=None if np.isinf(lower[j]) else float(lower[j]),
+            upBound=None if np.isinf(upper[j]) else float(upper[j]),
+            cat=pulp.LpInteger if integer[j] else pulp.LpContinuous,
+        )
+        for j in range(program.num_cols)
+    ]
+    cost = program.cost
+    problem += pulp.LpAffineExpression(
+        [(columns[j], float(cost[j])) for j in np.flatnonzero(cost)],
+        constant=program.objective_constant,
+    )
+    rows = program.matrix().tocsr()
+    row_lower, row_upper = program.bounds_lower, program.bounds_upper
+    for i in range(program.num_rows):
+        span = slice(rows.indptr[i], rows.indptr[i + 1])
+        expression = pulp.LpAffineExpression(
+            [(columns[j], float(v)) for j, v in zip(rows.indices[span], rows.data[span])]
+        )
+        lo, hi = row_lower[i], row_upper[i]
+        if lo == hi:
+            problem += expression == float(lo), f"r{i}"
+            continue
+        if np.isfinite(lo):
+            problem += expression >= float(lo), f"r{i}_lo"
+        if np.isfinite(hi):
+            problem += expression <= float(hi), f"r{i}_hi"
+    return problem, columns
+
+
+def _bound_from_log(log: str) -> float | None:
+    for pattern in (_BEST_POSSIBLE, _LOWER_BOUND):
+        matches = pattern.findall(log)
+        if matches:
+            return float(matches[-1])
+    return None
+
+
+class CbcSolver:
+    name = "cbc"
+
+    def solve(self, program: LinearProgram, options: SolverOptions) -> SolverResult:
+        if program.num_cols == 0:
+            return trivial_result(program, self.name)
+        problem, columns = _pulp_problem(program)
+        with tempfile.TemporaryDirectory(prefix="optimise-cbc-") as folder:
+            log_path = Path(folder) / "cbc.log"
+            command = pulp.PULP_CBC_CMD(
+                msg=False,
+                timeLimit=float(options.time_limit_s),
+                gapRel=float(options.mip_gap),
+                threads=int(options.threads),
+                logPath=str(log_path),
+                keepFiles=False,
+            )
+            started = time.perf_counter()
+            problem.solve(command)
+            seconds = time.perf_counter() - started
+            log = log_path.read_text(errors="replace") if log_path.exists() else ""
+        status = status_from_pulp(problem.status, problem.sol_status, program.is_mip)
+        if status not in ("optimal", "feasible"):
+            message = f"CBC: {pulp.LpStatus[problem.status]}, {pulp.LpSolution[problem.sol_status]}"
+            return SolverResult(self.name, status, None, None, None, seconds, None, message)
+        values = np.array([column.varValue or 0.0 for column in columns])
+        objective = float(pulp.value(problem.objective))
+        bound = _bound_from_log(log) if status == "feasible" else objective
+        if status == "optimal" and program.is_mip:
+            bound = _bound_from_log(log) or objective
+        gap = relative_gap(objective, bound) if program.is_mip else 0.0
+        if status == "optimal" and gap is not None and gap > max(options.mip_gap, 1e-9) * 1.0001:
+            # CBC stopped on a limit but PuLP said optimal: the log's bound tells the truth.
+            status = "feasible"
+        return SolverResult(self.name, status, objective, bound, gap, seconds, values,
+                            pulp.LpSolution[problem.sol_status])

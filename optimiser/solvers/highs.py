@@ -1,0 +1,94 @@
+"""HiGHS in-process through highspy: the default back-end.
+
+The whole matrix is handed over at once (``passModel``), so no term-by-term building happens
+on this path. HiGHS is run with a fixed random seed and one thread, which makes its branch and
+bound deterministic: the same program gives the same plan, byte for byte.
+"""
+
+from __future__ import annotations
+
+import time
+
+import highspy
+import numpy as np
+
+from optimiser.program import LinearProgram
+from optimiser.solvers.base import SolverOptions, SolverResult, relative_gap, trivial_result
+
+_STATUS = highspy.HighsModelStatus
+# Statuses where HiGHS stopped at a limit: a plan may exist but is not proven optimal.
+_LIMITS = {
+    _STATUS.kTimeLimit,
+    _STATUS.kIterationLimit,
+    _STATUS.kSolutionLimit,
+    _STATUS.kInterrupt,
+    _STATUS.kObjectiveBound,
+    _STATUS.kObjectiveTarget,
+    _STATUS.kMemoryLimit,
+}
+_FEASIBLE_SOLUTION = 2  # HiGHS' kSolutionStatusFeasible
+
+
+def _highs_lp(program: LinearProgram) -> highspy.HighsLp:
+    matrix = program.matrix()
+    lp = highspy.HighsLp()
+    lp.num_col_ = program.num_cols
+    lp.num_row_ = program.num_rows
+    lp.col_cost_ = program.cost
+    lp.offset_ = program.objective_constant
+    lp.col_lower_ = np.where(np.isinf(program.col_lower), -highspy.kHighsInf, program.col_lower)
+    lp.col_upper_ = np.where(np.isinf(program.col_upper), highspy.kHighsInf, program.col_upper)
+    lp.row_lower_ = np.where(np.isinf(program.bounds_lower), -highspy.kHighsInf,
+                             program.bounds_lower)
+    lp.row_upper_ = np.where(np.isinf(program.bounds_upper), highspy.kHighsInf,
+                             program.bounds_upper)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
+    lp.a_matrix_.value_ = matrix.data
+    if program.is_mip:
+        lp.integrality_ = [
+            highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
+            for flag in program.integrality
+        ]
+    return lp
+
+
+class HighsSolver:
+    name = "highs"
+
+    def solve(self, program: LinearProgram, options: SolverOptions) -> SolverResult:
+        if program.num_cols == 0:
+            return trivial_result(program, self.name)
+        highs = highspy.Highs()
+        highs.setOptionValue("output_flag", False)
+        highs.setOptionValue("time_limit", float(options.time_limit_s))
+        highs.setOptionValue("mip_rel_gap", float(options.mip_gap))
+        highs.setOptionValue("threads", int(options.threads))
+        highs.setOptionValue("random_seed", 0)
+        started = time.perf_counter()
+        highs.passModel(_highs_lp(program))
+        highs.run()
+        seconds = time.perf_counter() - started
+        return self._result(highs, program.is_mip, seconds)
+
+    def _result(self, highs: highspy.Highs, is_mip: bool, seconds: float) -> SolverResult:
+        status = highs.getModelStatus()
+        info = highs.getInfo()
+        has_solution = info.primal_solution_status == _FEASIBLE_SOLUTION
+        values = np.array(highs.getSolution().col_value) if has_solution else None
+        objective = info.objective_function_value if has_solution else None
+        bound = info.mip_dual_bound if is_mip else objective
+        text = highs.modelStatusToString(status)
+        if status == _STATUS.kOptimal:
+            return SolverResult(self.name, "optimal", objective, bound,
+                                relative_gap(objective, bound) if is_mip else 0.0,
+                                seconds, values, text)
+        if status in _LIMITS and has_solution:
+            return SolverResult(self.name, "feasible", objective, bound,
+                                relative_gap(objective, bound), seconds, values,
+                                f"stopped: {text}")
+        if status in (_STATUS.kInfeasible, _STATUS.kUnboundedOrInfeasible):
+            return SolverResult(self.name, "infeasible", None, None, None, seconds, None, text)
+        return SolverResult(self.name, "error", None, None, None, seconds, None,
+                            f"HiGHS found no plan: {text}")

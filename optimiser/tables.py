@@ -1,0 +1,144 @@
+"""The result tables of a run (SPEC section 7), as defined in ``optimiser.outputs``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from optimiser import outputs
+from optimiser.fairness import fairness_figures
+from optimiser.run import RunOutcome
+
+#: pounds: a member whose cost exceeds its standalone by more is reported as not kept whole
+KEPT_WHOLE_TOLERANCE = 0.01
+
+
+def _ratio(numerator: float, denominator: float, scale: float = 1.0) -> float | None:
+    return scale * numerator / denominator if denominator > 0 else None
+
+
+def assignment_table(outcome: RunOutcome) -> pd.DataFrame:
+    arcs = outcome.plan.arcs
+    rows = arcs[arcs["places"] > 0].copy()
+    rows["distance_km"] = rows["km"]
+    return rows[list(outputs.ASSIGNMENT_COLUMNS)].reset_index(drop=True)
+
+
+def authority_table(outcome: RunOutcome) -> pd.DataFrame:
+    plan, instance = outcome.plan, outcome.instance
+    needs = plan.needs.groupby("authority")[["places", "placed", "placed_local", "unmet"]].sum()
+    rows = []
+    for a in plan.members:
+        demand, placed, local, unmet = (needs.loc[a] if a in needs.index else np.zeros(4))
+        cost, standalone = plan.member_cost[a], outcome.standalone.cost[a]
+        rows.append({
+            "authority": a, "name": instance.authorities[a].name, "demand": demand,
+            "placed": placed, "unmet": unmet, "local_share": _ratio(local, placed),
+            "annual_cost": cost, "standalone_cost": standalone, "saving": standalone - cost,
+            "saving_pct": _ratio(standalone - cost, standalone, 100.0),
+        })
+    return pd.DataFrame(rows, columns=list(outputs.AUTHORITY_COLUMNS))
+
+
+def provider_table(outcome: RunOutcome) -> pd.DataFrame:
+    plan, market, instance = outcome.plan, outcome.market, outcome.instance
+    arcs = plan.arcs
+    arcs = arcs.assign(list_fees=arcs["places"] * arcs["fee_year"],
+                       fees=arcs["places"] * arcs["fee_year"] * (1 - arcs["discount_pct"] / 100))
+    by_provider = arcs.groupby("provider")[["places", "list_fees", "fees"]].sum()
+    capacity = market.offers.groupby("provider")["capacity"].sum()
+    limits = market.providers.set_index("provider")["max_places"]
+    tiers = plan.tiers.groupby("provider").agg(
+        tier_min_places=("min", "sum"), guarantee=("guarantee", "any"),
+        void_places=("void", "sum"), void_cost=("void_cost", "sum"))
+    rows = []
+    for p, provider in instance.providers.items():
+        places, list_fees, fees = (by_provider.loc[p] if p in by_provider.index
+                                   else np.zeros(3))
+        seen = min(float(capacity.get(p, 0.0)), float(limits[p]))
+        tier = tiers.loc[p] if p in tiers.index else None
+        rows.append({
+            "provider": p, "name": provider.name, "kind": provider.kind,
+            "contracted": p in plan.contracted, "places": places, "capacity": seen,
+            "utilisation": _ratio(places, seen),
+            "tier_min_places": 0.0 if tier is None else tier["tier_min_places"],
+            "discount_pct": _ratio(list_fees - fees, list_fees, 100.0) or 0.0,
+            "guarantee": False if tier is None else bool(tier["guarantee"]),
+            "void_places": 0.0 if tier is None else tier["void_places"],
+            "annual_fees": fees + (0.0 if tier is None else tier["void_cost"]),
+        })
+    return pd.DataFrame(rows, columns=list(outputs.PROVIDER_COLUMNS))
+
+
+def gap_table(outcome: RunOutcome) -> pd.DataFrame:
+    """Per member and need: demand, local capacity before anyone else uses it, placements."""
+    plan, market = outcome.plan, outcome.market
+    arcs = market.arcs
+    local = arcs[arcs["local"]].drop_duplicates(["authority", "need", "provider", "placement_type"])
+    local = local.merge(market.offers[["provider", "placement_type", "capacity"]],
+                        on=["provider", "placement_type"])
+    local_capacity = local.groupby(["authority", "need"])["capacity"].sum()
+    needs = plan.needs
+    rows = [{
+        "authority": a, "placement_type": n, "demand": d,
+        "local_capacity": float(local_capacity.get((a, n), 0.0)),
+        "placed_local": placed_local, "placed_out_of_area": placed - placed_local,
+        "unmet": unmet,
+    } for a, n, d, placed, placed_local, unmet in zip(
+        needs["authority"], needs["need"], needs["places"], needs["placed"],
+        needs["placed_local"], needs["unmet"])]
+    return pd.DataFrame(rows, columns=list(outputs.GAP_COLUMNS))
+
+
+def summary(outcome: RunOutcome, authorities: pd.DataFrame) -> dict:
+    """summary.json: status, totals, fairness, active tiers, shared costs, policy."""
+    plan, result, instance = outcome.plan, outcome.plan.result, outcome.instance
+    needs = plan.needs
+    placed, local = float(needs["placed"].sum()), float(needs["placed_local"].sum())
+    cost, standalone = plan.total_cost, float(sum(outcome.standalone.cost.values()))
+    savings = [s for s in authorities["saving_pct"] if s is not None and not pd.isna(s)]
+    not_whole = [{"authority": a, "excess": plan.member_cost[a] - outcome.standalone.cost[a]}
+                 for a in plan.members
+                 if plan.member_cost[a] - outcome.standalone.cost[a] > KEPT_WHOLE_TOLERANCE]
+    shortfall = float(sum(plan.shortfall.values()))
+    return {
+        "instance": instance.name,
+        "status": result.status,
+        "objective": result.objective,
+        "mip_gap": result.gap,
+        "solver": result.solver,
+        "seconds": outcome.seconds,
+        "members": list(plan.members),
+        "totals": {
+            "demand": float(needs["places"].sum()), "placed": placed,
+            "unmet": float(needs["unmet"].sum()), "annual_cost": cost,
+            "standalone_cost": standalone, "saving": standalone - cost,
+            "saving_pct": _ratio(standalone - cost, standalone, 100.0),
+            "local_share": _ratio(local, placed),
+        },
+        "fairness": fairness_figures(savings, cost, outcome.reference_cost),
+        "tiers": [{
+            "provider": t.provider, "placement_type": t.scope, "min_places": t.min,
+            "discount_pct": t.discount, "guarantee": bool(t.guarantee), "volume": t.volume,
+            "void_places": t.void, "void_cost": t.void_cost,
+        } for t in plan.tiers.itertuples()],
+        "shared_costs": {"contract": plan.shared_contract, "void": plan.shared_void},
+        "not_kept_whole": not_whole,
+        "penalties": {
+            "local_shortfall_places": shortfall,
+            "local_shortfall_cost": shortfall * instance.policy.local_shortfall_penalty_year,
+        },
+        "warnings": list(instance.warnings) + _status_warnings(outcome),
+        "policy": instance.policy.model_dump(mode="json"),
+    }
+
+
+def _status_warnings(outcome: RunOutcome) -> list[str]:
+    warnings = []
+    if outcome.plan.result.status == "feasible":
+        warnings.append(f"stopped at the time limit: the plan is within "
+                        f"{100 * (outcome.plan.result.gap or 0):.4g}% of optimal, not proven")
+    unproven = [a for a, s in outcome.standalone.statuses.items() if s != "optimal"]
+    if unproven:
+        warnings.append("standalone plans not proven optimal for: " + ", ".join(unproven))
+    return warnings
