@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from optimiser.errors import InputError, Problem, SolveError
 from optimiser.loading import load_instance
@@ -22,10 +23,10 @@ class OptimiseGroup(click.Group):
         try:
             return super().invoke(ctx)
         except InputError as error:
-            console.print(f"[red]error:[/red] {error.report()}", highlight=False, soft_wrap=True)
+            console.print(f"[red]error:[/red] {escape(error.report())}", highlight=False, soft_wrap=True)
             sys.exit(2)
         except SolveError as error:
-            console.print(f"[red]no plan:[/red] {error}", highlight=False, soft_wrap=True)
+            console.print(f"[red]no plan:[/red] {escape(str(error))}", highlight=False, soft_wrap=True)
             sys.exit(1)
 
 
@@ -37,7 +38,7 @@ def main() -> None:
 
 def _print_warnings(warnings) -> None:
     for warning in warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False, soft_wrap=True)
 
 
 @main.command()

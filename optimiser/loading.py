@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -83,6 +84,7 @@ def _override_entries(overrides: dict[str, str]) -> list[PolicyEntry]:
 
 #: Stands for a formula cell whose value Excel never saved (openpyxl cannot compute it).
 UNCACHED_FORMULA = object()
+UNSAVED_FORMULA = "a formula with no saved value: save the workbook in Excel first"
 
 
 def normalise(value: object) -> object:
@@ -117,20 +119,8 @@ def grid_table(
     if not any(v is not None for row in grid for v in row):
         problems.append(problem(None, None, "empty: no header row and no data"))
         return None
-    header = ["" if v is None else str(v) for v in grid[0]]
-    if not any(header):
-        problems.append(problem(1, None, "row 1 must hold the column names, but it is blank"))
-        return None
-    seen: dict[str, int] = {}
-    duplicated = False
-    for position, column in enumerate(header, start=1):
-        if column and column in seen:
-            problems.append(
-                problem(1, column, f"duplicate column name (also column {seen[column]})")
-            )
-            duplicated = True
-        seen.setdefault(column, position)
-    if duplicated:
+    header = _header(grid[0], problem, problems)
+    if header is None:
         return None
     rows = []
     for number, values in enumerate(grid[1:], start=2):
@@ -140,17 +130,47 @@ def grid_table(
     return RawTable(name, file, rows, columns=tuple(c for c in header if c), sheet=sheet)
 
 
-def _grid_row(number, header, values, problem, problems) -> RawRow | None:
+def _header(
+    cells: list[object],
+    problem: Callable[[int | None, str | None, str], Problem],
+    problems: list[Problem],
+) -> list[str] | None:
+    """The column names in row 1 (blank ones as ""), or ``None`` if they are unusable."""
+    for position, value in enumerate(cells, start=1):
+        if value is UNCACHED_FORMULA:
+            problems.append(problem(1, f"#{position}", UNSAVED_FORMULA))
+            return None
+    header = ["" if v is None else str(v) for v in cells]
+    if not any(header):
+        problems.append(problem(1, None, "row 1 must hold the column names, but it is blank"))
+        return None
+    first: dict[str, int] = {}
+    duplicates = []
+    for position, column in enumerate(header, start=1):
+        if column in first:
+            message = f"duplicate column name (also column {first[column]})"
+            duplicates.append(problem(1, column, message))
+        elif column:
+            first[column] = position
+    problems += duplicates
+    # with two columns of one name, no cell can be trusted to the right one
+    return None if duplicates else header
+
+
+def _grid_row(
+    number: int,
+    header: list[str],
+    values: list[object],
+    problem: Callable[[int | None, str | None, str], Problem],
+    problems: list[Problem],
+) -> RawRow | None:
     """One data row's cells by column; ``None`` for a fully blank row (skipped)."""
     if all(v is None for v in values):
         return None
     cells = {}
     for position, (column, value) in enumerate(zip(header, values), start=1):
         if value is UNCACHED_FORMULA:
-            problems.append(problem(
-                number, column or f"#{position}",
-                "a formula with no saved value: save the workbook in Excel first",
-            ))
+            problems.append(problem(number, column or f"#{position}", UNSAVED_FORMULA))
         elif value is not None and not column:
             problems.append(problem(
                 number, f"#{position}", f"value {show(value)} in a column with no name in row 1",

@@ -374,6 +374,19 @@ def test_workbook_cell_problem_names_sheet_row_and_column(tmp_path):
     )
 
 
+def test_workbook_blank_rows_are_skipped_and_rows_keep_sheet_numbers(tmp_path):
+    path = write_workbook(tmp_path / "b.xlsx", SMALL)
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook["demand"]
+    sheet.insert_rows(3, amount=2)  # rows 3 and 4 are now blank
+    sheet["C6"] = "lots"  # the last demand row, once row 4, is now row 6
+    workbook.save(path)
+    assert_rejected(path, "b.xlsx, sheet demand, row 6, column places: not a number: 'lots'")
+    sheet["C6"] = 2.25
+    workbook.save(path)
+    assert len(load_instance(path).demand) == 3
+
+
 def test_workbook_formula_without_saved_value(tmp_path):
     path = write_workbook(tmp_path / "b.xlsx", SMALL)
     workbook = openpyxl.load_workbook(path)

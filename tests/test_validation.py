@@ -357,3 +357,8 @@ def test_all_problems_are_reported_together(make_instance):
     ]
     assert problems_of(folder).startswith(f"{len(expected)} problems found:")
     assert_rejected(folder, *expected)
+
+
+def test_values_that_look_like_markup_are_reported_verbatim(make_instance):
+    folder = make_instance(changed(consortia=[(0, {"authority": "[/x]"})]))
+    assert_rejected(folder, "consortia.csv, row 2, column authority: unknown authority '[/x]'")

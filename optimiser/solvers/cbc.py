@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +78,20 @@ def _bound_from_log(log: str) -> float | None:
     return None
 
 
+def _bundled_cbc(options: SolverOptions, log_path: Path) -> pulp.PULP_CBC_CMD:
+    with warnings.catch_warnings():
+        # PuLP 3.x warns that the bundled CBC leaves in PuLP 4; pyproject pins pulp < 4.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return pulp.PULP_CBC_CMD(
+            msg=False,
+            timeLimit=float(options.time_limit_s),
+            gapRel=float(options.mip_gap),
+            threads=int(options.threads),
+            logPath=str(log_path),
+            keepFiles=False,
+        )
+
+
 class CbcSolver:
     name = "cbc"
 
@@ -86,30 +101,26 @@ class CbcSolver:
         problem, columns = _pulp_problem(program)
         with tempfile.TemporaryDirectory(prefix="optimise-cbc-") as folder:
             log_path = Path(folder) / "cbc.log"
-            command = pulp.PULP_CBC_CMD(
-                msg=False,
-                timeLimit=float(options.time_limit_s),
-                gapRel=float(options.mip_gap),
-                threads=int(options.threads),
-                logPath=str(log_path),
-                keepFiles=False,
-            )
+            command = _bundled_cbc(options, log_path)
             started = time.perf_counter()
             problem.solve(command)
             seconds = time.perf_counter() - started
             log = log_path.read_text(errors="replace") if log_path.exists() else ""
-        status = status_from_pulp(problem.status, problem.sol_status, program.is_mip)
+        return self._result(problem, columns, program.is_mip, options, log, seconds)
+
+    def _result(self, problem: pulp.LpProblem, columns: list[pulp.LpVariable], is_mip: bool,
+                options: SolverOptions, log: str, seconds: float) -> SolverResult:
+        status = status_from_pulp(problem.status, problem.sol_status, is_mip)
         if status not in ("optimal", "feasible"):
-            message = f"CBC: {pulp.LpStatus[problem.status]}, {pulp.LpSolution[problem.sol_status]}"
+            message = (f"CBC: {pulp.LpStatus[problem.status]}, "
+                       f"{pulp.LpSolution[problem.sol_status]}")
             return SolverResult(self.name, status, None, None, None, seconds, None, message)
         values = np.array([column.varValue or 0.0 for column in columns])
         objective = float(pulp.value(problem.objective))
-        bound = _bound_from_log(log) if status == "feasible" else objective
-        if status == "optimal" and program.is_mip:
-            bound = _bound_from_log(log) or objective
-        gap = relative_gap(objective, bound) if program.is_mip else 0.0
-        if status == "optimal" and gap is not None and gap > max(options.mip_gap, 1e-9) * 1.0001:
-            # CBC stopped on a limit but PuLP said optimal: the log's bound tells the truth.
+        bound = (_bound_from_log(log) or objective) if is_mip else objective
+        gap = relative_gap(objective, bound) if is_mip else 0.0
+        if status == "optimal" and gap is not None and gap > max(options.mip_gap, 1e-6) * 1.01:
+            # PuLP said optimal but the log's bound shows CBC stopped short of the gap.
             status = "feasible"
         return SolverResult(self.name, status, objective, bound, gap, seconds, values,
                             pulp.LpSolution[problem.sol_status])

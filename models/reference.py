@@ -1,0 +1,450 @@
+"""A naive, independent reference build of the consortium MILP of SPEC section 4.
+
+Why it exists
+-------------
+* **An oracle for tests.** The production model (``models.framework``) is built in bulk on a
+  sparse matrix from the flat tables of ``optimiser.market`` and uses the disaggregated
+  multiple-choice form for tiers. This module writes the same mathematics a second time, term by
+  term from the :class:`~optimiser.records.Instance` records with plain Python loops and PuLP,
+  sharing no code with the production path beyond two tiny pure helpers (great-circle distance
+  and the rating order). Both formulations must reach the same optimal objective; a difference
+  points at a bug in one of them (``tests/test_reference.py``).
+* **The naive benchmark.** It is what a first build would look like: tier selection by big-M on
+  the aggregate volume, discounts switched on member by member by big-M, contracts linked by one
+  aggregate big-M row per provider. Its LP relaxation is weak, which is what the multiple-choice
+  form of the production model is measured against.
+
+It is **not used by the product**: no command, analysis or report imports it.
+
+Scope: the voice ``volume`` only (minimise the members' total cost plus penalties), with optional
+individual rationality given standalone costs, ``integer_places``, and a coalition of members
+seeing capacity by the rule of SPEC section 5.
+
+Formulation (notation of SPEC section 4; every family is one small function below)
+---------------------------------------------------------------------------------
+For each tier group g (one per provider and scope) with tiers k = 1..K ascending in m_k:
+
+    z[g,k] binary,  sum_k z[g,k] <= 1                     (no z: list price)
+    V_g = sum of x in scope
+    V_g >= m_k z[g,k]                                     plain tier k
+    V_g + void[g,k] >= m_k z[g,k],  void[g,k] <= m_k z[g,k]  guarantee tier k
+    V_g <= m_{k+1} + BIGV (1 - z[g,k])    for k < K       (the active tier's range, closed)
+    V_g <= m_1 + BIGV * sum_k z[g,k]                      (no tier: below the first)
+    F[a,g] >= (1 - delta_k/100) L[a,g] - BIGF[a,g] (1 - z[g,k])   for every k
+    F[a,g] >= L[a,g] - BIGF[a,g] * sum_k z[g,k]
+where L[a,g] = W * sum price * x over a's placements in scope (its list spend) and F[a,g] its fee.
+The ranges are closed intervals [m_k, m_{k+1}] (the production model leaves them open above);
+since discounts never fall with volume both give the same optimum, which the tests check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulp
+
+from optimiser.market import great_circle_km
+from optimiser.records import Instance
+from optimiser.schema import rating_allowed
+
+#: £ of objective per £ a member pays above its standalone cost (SPEC section 4, family 8).
+EXCESS_PENALTY = 1000.0
+
+
+@dataclass(frozen=True)
+class ReferenceResult:
+    """Objective (costs plus penalties), each member's cost_a, and the solver status
+    (``optimal``, ``infeasible``, ``not solved``, ``unbounded`` or ``undefined``)."""
+
+    objective: float | None
+    member_cost: dict[str, float]
+    status: str
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One eligible assignment (a, p, t, n) with its yearly list fee and non-fee cost."""
+
+    authority: str
+    provider: str
+    offer_type: str
+    need: str
+    fee: float  # W * weekly_price[p,t]
+    non_fee: float  # c[a,p,t]
+    local: bool
+
+
+@dataclass(frozen=True)
+class Group:
+    """A tier group: provider, scope (a type or None: all its offers), tiers ascending."""
+
+    provider: str
+    scope: str | None
+    tiers: tuple  # of Tier rows, ascending min_places
+
+    def covers(self, offer_type: str) -> bool:
+        return self.scope is None or self.scope == offer_type
+
+
+@dataclass
+class Data:
+    """The data of SPEC section 4 for one coalition, computed straight from the records."""
+
+    members: list[str]
+    weeks: float
+    demand: dict[tuple[str, str], float]  # (a, n) -> d[a,n], positive only
+    emergency: dict[str, float]  # n -> e[n]
+    capacity: dict[tuple[str, str], float]  # (p, t) -> cap seen by the coalition
+    max_places: dict[str, float]  # p -> max_places seen (providers with a maximum)
+    placements: list[Placement]
+    groups: list[Group]
+    share: dict[str, float]  # D_a / D_M
+    local_target: dict[str, float]
+    total_demand: float  # D_M
+
+
+@dataclass
+class Model:
+    """The PuLP problem and its variables, by domain key."""
+
+    data: Data
+    problem: pulp.LpProblem
+    x: dict[Placement, pulp.LpVariable] = field(default_factory=dict)
+    u: dict[tuple[str, str], pulp.LpVariable] = field(default_factory=dict)
+    o: dict[str, pulp.LpVariable] = field(default_factory=dict)
+    z: dict[tuple[int, int], pulp.LpVariable] = field(default_factory=dict)
+    void: dict[tuple[int, int], pulp.LpVariable] = field(default_factory=dict)
+    fee: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
+    short: dict[str, pulp.LpVariable] = field(default_factory=dict)
+    excess: dict[str, pulp.LpVariable] = field(default_factory=dict)
+    cost: dict[str, pulp.LpAffineExpression] = field(default_factory=dict)
+
+
+# -- data --------------------------------------------------------------------------------------
+
+
+def capacity_scale(instance: Instance, members: list[str], provider) -> float:
+    """SPEC section 5: under ``shared`` a coalition sees D_M / D of every offer and max_places,
+    except in-house provision owned by a member (kept whole); under ``full`` everything."""
+    if instance.policy.baseline_capacity == "full":
+        return 1.0
+    if provider.kind == "in_house" and provider.owner in members:
+        return 1.0
+    total = sum(d.places for d in instance.demand)
+    if total <= 0:
+        return 1.0
+    return sum(d.places for d in instance.demand if d.authority in members) / total
+
+
+def distance(instance: Instance, authority: str, provider: str) -> tuple[float, float]:
+    """(km, extra_cost_year) of a pair: the distances table, else great-circle x road_factor."""
+    for row in instance.distances:
+        if row.authority == authority and row.provider == provider:
+            return row.km, row.extra_cost_year
+    a, p = instance.authorities[authority], instance.providers[provider]
+    km = float(great_circle_km(a.lat, a.lon, p.lat, p.lon)) * instance.policy.road_factor
+    return km, 0.0
+
+
+def eligible(instance: Instance, authority: str, provider: str, offer_type: str,
+             need: str) -> bool:
+    """(p,t) offered, (n,t) in S, rating allowed, in-house only for its owner unless shared."""
+    policy = instance.policy
+    served = need == offer_type or any(
+        s.need == need and s.served_by == offer_type for s in instance.substitutions)
+    p = instance.providers[provider]
+    in_house_ok = p.kind != "in_house" or p.owner == authority or policy.share_in_house
+    return served and in_house_ok and rating_allowed(p.rating, policy.min_rating)
+
+
+def coalition_data(instance: Instance, members: list[str]) -> Data:
+    """Everything the model needs for coalition ``members``, one record at a time."""
+    policy = instance.policy
+    weeks = policy.weeks_per_year
+    types = instance.placement_types
+    demand = {}
+    for d in instance.demand:
+        if d.authority in members and d.places > 0:
+            demand[(d.authority, d.placement_type)] = d.places
+    emergency = {t: weeks * types[t].emergency_weekly_price for t in types}
+    capacity, max_places = {}, {}
+    for p in instance.providers.values():
+        if p.max_places is not None:
+            max_places[p.id] = p.max_places * capacity_scale(instance, members, p)
+    for offer in instance.offers:
+        scale = capacity_scale(instance, members, instance.providers[offer.provider])
+        capacity[(offer.provider, offer.placement_type)] = offer.capacity * scale
+    placements = []
+    for (a, n) in demand:
+        for offer in instance.offers:
+            p, t = offer.provider, offer.placement_type
+            if not eligible(instance, a, p, t, n):
+                continue
+            km, extra = distance(instance, a, p)
+            cm = (offer.case_management_weekly if offer.case_management_weekly is not None
+                  else types[t].case_management_weekly)
+            non_fee = (weeks * cm + policy.travel_cost_per_km_year * km
+                       + offer.breakdown_rate * policy.breakdown_cost + extra)
+            placements.append(Placement(a, p, t, n, weeks * offer.weekly_price, non_fee,
+                                        km <= policy.local_radius_km))
+    groups: dict[tuple[str, str | None], list] = {}
+    for tier in instance.tiers:
+        groups.setdefault((tier.provider, tier.placement_type), []).append(tier)
+    group_list = [Group(p, scope, tuple(sorted(tiers, key=lambda r: r.min_places)))
+                  for (p, scope), tiers in groups.items()]
+    member_demand = {a: sum(v for (b, _), v in demand.items() if b == a) for a in members}
+    total = sum(member_demand.values())
+    share = {a: (member_demand[a] / total if total > 0 else 0.0) for a in members}
+    target = {}
+    for a in members:
+        own = instance.authorities[a].min_local_share
+        target[a] = own if own is not None else policy.min_local_share
+    return Data(list(members), weeks, demand, emergency, capacity, max_places, placements,
+                group_list, share, target, total)
+
+
+# -- variables ---------------------------------------------------------------------------------
+
+
+def add_variables(model: Model, integer_places: bool, individual_rationality: bool) -> None:
+    """x >= 0 per placement (integer if asked), u >= 0 per need, o binary per provider with a
+    contract cost or minimum, short >= 0 per member with a local target, excess >= 0 with IR."""
+    data = model.data
+    category = pulp.LpInteger if integer_places else pulp.LpContinuous
+    for i, e in enumerate(data.placements):
+        model.x[e] = pulp.LpVariable(f"x_{i}", lowBound=0, cat=category)
+    for i, key in enumerate(data.demand):
+        model.u[key] = pulp.LpVariable(f"u_{i}", lowBound=0)
+    used = {e.provider for e in data.placements}
+    for j, p in enumerate(used):
+        row = None
+        for candidate in model_instance(model).providers.values():
+            if candidate.id == p:
+                row = candidate
+        if row.contract_cost_year > 0 or row.min_places > 0:
+            model.o[p] = pulp.LpVariable(f"o_{j}", cat=pulp.LpBinary)
+    for i, a in enumerate(data.members):
+        if data.local_target[a] > 0:
+            model.short[a] = pulp.LpVariable(f"short_{i}", lowBound=0)
+        if individual_rationality:
+            model.excess[a] = pulp.LpVariable(f"excess_{i}", lowBound=0)
+
+
+def model_instance(model: Model) -> Instance:
+    return model.problem.instance  # set by solve_reference
+
+
+def of_provider(model: Model, provider: str) -> list[Placement]:
+    return [e for e in model.data.placements if e.provider == provider]
+
+
+def in_group(model: Model, g: int) -> list[Placement]:
+    group = model.data.groups[g]
+    return [e for e in model.data.placements
+            if e.provider == group.provider and group.covers(e.offer_type)]
+
+
+# -- constraint families -----------------------------------------------------------------------
+
+
+def add_demand(model: Model) -> None:
+    """(1) sum over eligible (p,t) of x[a,p,t,n] + u[a,n] = d[a,n]."""
+    for (a, n), places in model.data.demand.items():
+        placed = [model.x[e] for e in model.data.placements if e.authority == a and e.need == n]
+        model.problem += pulp.lpSum(placed) + model.u[(a, n)] == places, f"demand_{a}_{n}"
+
+
+def add_capacity(model: Model) -> None:
+    """(2) sum over a,n of x[a,p,t,n] <= cap[p,t]; sum over a,t,n <= max_places[p]."""
+    for (p, t), cap in model.data.capacity.items():
+        using = [model.x[e] for e in model.data.placements
+                 if e.provider == p and e.offer_type == t]
+        if using:
+            model.problem += pulp.lpSum(using) <= cap, f"capacity_{p}_{t}"
+    for p, limit in model.data.max_places.items():
+        using = [model.x[e] for e in of_provider(model, p)]
+        if using:
+            model.problem += pulp.lpSum(using) <= limit, f"max_places_{p}"
+
+
+def add_contracts(model: Model) -> None:
+    """(3) big-M on the aggregate: sum of x of p <= BIGP * o[p], BIGP = D_M;
+    sum of x of p >= min_places[p] * o[p]."""
+    instance = model_instance(model)
+    for p, o in model.o.items():
+        total = pulp.lpSum(model.x[e] for e in of_provider(model, p))
+        model.problem += total <= model.data.total_demand * o, f"contract_{p}"
+        minimum = instance.providers[p].min_places
+        if minimum > 0:
+            model.problem += total >= minimum * o, f"min_places_{p}"
+
+
+def add_tiers(model: Model) -> None:
+    """(4) for each group: at most one tier; the volume lies in the active tier's closed range
+    (big-M BIGV = D_M); a guarantee tier may make up its minimum with void places."""
+    data = model.data
+    big = data.total_demand
+    for g, group in enumerate(data.groups):
+        volume = pulp.lpSum(model.x[e] for e in in_group(model, g))
+        z = []
+        for k, tier in enumerate(group.tiers):
+            model.z[(g, k)] = pulp.LpVariable(f"z_{g}_{k}", cat=pulp.LpBinary)
+            z.append(model.z[(g, k)])
+        model.problem += pulp.lpSum(z) <= 1, f"tier_pick_{g}"
+        for k, tier in enumerate(group.tiers):
+            if tier.guarantee:
+                model.void[(g, k)] = pulp.LpVariable(f"void_{g}_{k}", lowBound=0)
+                model.problem += (volume + model.void[(g, k)] >= tier.min_places * z[k],
+                                  f"tier_reached_{g}_{k}")
+                model.problem += (model.void[(g, k)] <= tier.min_places * z[k],
+                                  f"void_limit_{g}_{k}")
+            else:
+                model.problem += volume >= tier.min_places * z[k], f"tier_reached_{g}_{k}"
+            if k + 1 < len(group.tiers):
+                model.problem += (volume <= group.tiers[k + 1].min_places + big * (1 - z[k]),
+                                  f"tier_range_{g}_{k}")
+        model.problem += (volume <= group.tiers[0].min_places + big * pulp.lpSum(z),
+                          f"no_tier_range_{g}")
+
+
+def add_fees(model: Model) -> None:
+    """(5) member a's fee in group g, F[a,g] >= its list spend L[a,g] less the active tier's
+    discount, by big-M (BIGF[a,g] = largest fee in scope x a's demand reachable in scope)."""
+    data = model.data
+    for g, group in enumerate(data.groups):
+        placements = in_group(model, g)
+        for a in data.members:
+            mine = [e for e in placements if e.authority == a]
+            if not mine:
+                continue
+            spend = pulp.lpSum(e.fee * model.x[e] for e in mine)
+            reach = sum(data.demand[(a, n)] for n in {e.need for e in mine})
+            big = max(e.fee for e in mine) * reach
+            fee = pulp.LpVariable(f"fee_{g}_{data.members.index(a)}", lowBound=0)
+            model.fee[(a, g)] = fee
+            z = [model.z[(g, k)] for k in range(len(group.tiers))]
+            for k, tier in enumerate(group.tiers):
+                model.problem += (fee >= (1 - tier.discount_pct / 100) * spend - big * (1 - z[k]),
+                                  f"fee_{g}_{a}_{k}")
+            model.problem += fee >= spend - big * pulp.lpSum(z), f"fee_{g}_{a}_list"
+
+
+def void_price(model: Model, g: int, k: int) -> float:
+    """W * (lowest weekly price in the group's scope) * (1 - discount of tier k)."""
+    group = model.data.groups[g]
+    prices = [o.weekly_price for o in model_instance(model).offers
+              if o.provider == group.provider and group.covers(o.placement_type)]
+    return model.data.weeks * min(prices) * (1 - group.tiers[k].discount_pct / 100)
+
+
+def add_member_costs(model: Model) -> None:
+    """cost_a = fees_a + sum x*c + sum_n e[n]*u[a,n]
+    + share_a * (sum_p contract_cost_year[p]*o[p] + sum_g void[g]*void_price[g])."""
+    data, instance = model.data, model_instance(model)
+    tiered = {e for g in range(len(data.groups)) for e in in_group(model, g)}
+    shared = pulp.lpSum(instance.providers[p].contract_cost_year * o for p, o in model.o.items())
+    shared += pulp.lpSum(void_price(model, g, k) * v for (g, k), v in model.void.items()
+                         if any(o.provider == data.groups[g].provider for o in instance.offers))
+    for a in data.members:
+        terms = []
+        for e in data.placements:
+            if e.authority == a:
+                terms.append(e.non_fee * model.x[e])
+                if e not in tiered:
+                    terms.append(e.fee * model.x[e])
+        terms += [fee for (b, _), fee in model.fee.items() if b == a]
+        terms += [data.emergency[n] * u for (b, n), u in model.u.items() if b == a]
+        model.cost[a] = pulp.lpSum(terms) + data.share[a] * shared
+
+
+def add_locality(model: Model) -> None:
+    """(6) sum of local x of a >= min_local_share_a * (D_a - sum_n u[a,n]) - short[a]."""
+    data = model.data
+    for a, short in model.short.items():
+        local = pulp.lpSum(model.x[e] for e in data.placements if e.authority == a and e.local)
+        demand = sum(v for (b, _), v in data.demand.items() if b == a)
+        unmet = pulp.lpSum(u for (b, _), u in model.u.items() if b == a)
+        model.problem += local >= data.local_target[a] * (demand - unmet) - short, f"local_{a}"
+
+
+def add_concentration(model: Model) -> None:
+    """(7) for independent and voluntary p: sum of x of p <= max_provider_share * sum of x."""
+    instance = model_instance(model)
+    share = instance.policy.max_provider_share
+    if share >= 1:
+        return
+    everything = pulp.lpSum(model.x.values())
+    for p in sorted({e.provider for e in model.data.placements}):
+        if instance.providers[p].kind in ("independent", "voluntary"):
+            mine = pulp.lpSum(model.x[e] for e in of_provider(model, p))
+            model.problem += mine <= share * everything, f"concentration_{p}"
+
+
+def add_individual_rationality(model: Model, standalone: dict[str, float]) -> None:
+    """(8) cost_a <= B_a + excess[a]."""
+    for a, excess in model.excess.items():
+        model.problem += model.cost[a] <= standalone[a] + excess, f"ir_{a}"
+
+
+def set_objective(model: Model) -> None:
+    """Voice ``volume``: sum_a cost_a + local_shortfall_penalty_year * sum_a short[a]
+    + EXCESS_PENALTY * sum_a excess[a]."""
+    penalty = model_instance(model).policy.local_shortfall_penalty_year
+    model.problem += (pulp.lpSum(model.cost.values()) + penalty * pulp.lpSum(model.short.values())
+                      + EXCESS_PENALTY * pulp.lpSum(model.excess.values()))
+
+
+# -- solve -------------------------------------------------------------------------------------
+
+
+def build_reference(instance: Instance, members: list[str] | None = None,
+                    standalone: dict[str, float] | None = None) -> Model:
+    """The PuLP model of SPEC section 4 for ``members`` (default: every authority); individual
+    rationality is on iff ``standalone`` costs are given."""
+    members = list(instance.authorities) if members is None else list(members)
+    problem = pulp.LpProblem("reference", pulp.LpMinimize)
+    problem.instance = instance
+    model = Model(coalition_data(instance, members), problem)
+    add_variables(model, instance.policy.integer_places, standalone is not None)
+    add_demand(model)
+    add_capacity(model)
+    add_contracts(model)
+    add_tiers(model)
+    add_fees(model)
+    add_member_costs(model)
+    add_locality(model)
+    add_concentration(model)
+    if standalone is not None:
+        add_individual_rationality(model, standalone)
+    set_objective(model)
+    return model
+
+
+def reference_solver(solver: str, mip_gap: float, time_limit_s: float):
+    """PuLP's bundled CBC, or PuLP's in-process HiGHS interface (highspy)."""
+    if solver == "cbc":
+        return pulp.PULP_CBC_CMD(msg=False, gapRel=mip_gap, timeLimit=time_limit_s, threads=1)
+    if solver == "highs":
+        highs = pulp.HiGHS(msg=False, gapRel=mip_gap, timeLimit=time_limit_s, threads=1)
+        if not highs.available():
+            raise RuntimeError("PuLP's HiGHS interface is not available (highspy missing)")
+        return highs
+    raise ValueError(f"unknown solver {solver!r}: use 'cbc' or 'highs'")
+
+
+def solve_reference(instance: Instance, members: list[str] | None = None,
+                    standalone: dict[str, float] | None = None, solver: str = "cbc",
+                    mip_gap: float | None = None, time_limit_s: float | None = None
+                    ) -> ReferenceResult:
+    """Build and solve the reference model; the gap and time limit default to the policy's."""
+    policy = instance.policy
+    model = build_reference(instance, members, standalone)
+    backend = reference_solver(solver,
+                               policy.mip_gap if mip_gap is None else mip_gap,
+                               policy.time_limit_s if time_limit_s is None else time_limit_s)
+    model.problem.solve(backend)
+    status = pulp.LpStatus[model.problem.status].lower()
+    if status != "optimal":
+        return ReferenceResult(None, {}, status)
+    costs = {a: float(pulp.value(expression)) for a, expression in model.cost.items()}
+    return ReferenceResult(float(pulp.value(model.problem.objective)), costs, status)
