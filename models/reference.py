@@ -107,6 +107,7 @@ class Data:
 class Model:
     """The PuLP problem and its variables, by domain key."""
 
+    instance: Instance
     data: Data
     problem: pulp.LpProblem
     x: dict[Placement, pulp.LpVariable] = field(default_factory=dict)
@@ -136,11 +137,13 @@ def capacity_scale(instance: Instance, members: list[str], provider) -> float:
     return sum(d.places for d in instance.demand if d.authority in members) / total
 
 
-def distance(instance: Instance, authority: str, provider: str) -> tuple[float, float]:
-    """(km, extra_cost_year) of a pair: the distances table, else great-circle x road_factor."""
-    for row in instance.distances:
-        if row.authority == authority and row.provider == provider:
-            return row.km, row.extra_cost_year
+def distance(instance: Instance, listed: dict, authority: str, provider: str
+             ) -> tuple[float, float]:
+    """(km, extra_cost_year) of a pair: the distances table (``listed``), else great-circle km
+    x road_factor with no extra cost."""
+    if (authority, provider) in listed:
+        row = listed[(authority, provider)]
+        return row.km, row.extra_cost_year
     a, p = instance.authorities[authority], instance.providers[provider]
     km = float(great_circle_km(a.lat, a.lon, p.lat, p.lon)) * instance.policy.road_factor
     return km, 0.0
@@ -174,13 +177,14 @@ def coalition_data(instance: Instance, members: list[str]) -> Data:
     for offer in instance.offers:
         scale = capacity_scale(instance, members, instance.providers[offer.provider])
         capacity[(offer.provider, offer.placement_type)] = offer.capacity * scale
+    listed = {(row.authority, row.provider): row for row in instance.distances}
     placements = []
     for (a, n) in demand:
         for offer in instance.offers:
             p, t = offer.provider, offer.placement_type
             if not eligible(instance, a, p, t, n):
                 continue
-            km, extra = distance(instance, a, p)
+            km, extra = distance(instance, listed, a, p)
             cm = (offer.case_management_weekly if offer.case_management_weekly is not None
                   else types[t].case_management_weekly)
             non_fee = (weeks * cm + policy.travel_cost_per_km_year * km
@@ -192,6 +196,9 @@ def coalition_data(instance: Instance, members: list[str]) -> Data:
         groups.setdefault((tier.provider, tier.placement_type), []).append(tier)
     group_list = [Group(p, scope, tuple(sorted(tiers, key=lambda r: r.min_places)))
                   for (p, scope), tiers in groups.items()]
+    # a group no member can place in never gains from a tier (a guarantee would only cost)
+    group_list = [g for g in group_list
+                  if any(e.provider == g.provider and g.covers(e.offer_type) for e in placements)]
     member_demand = {a: sum(v for (b, _), v in demand.items() if b == a) for a in members}
     total = sum(member_demand.values())
     share = {a: (member_demand[a] / total if total > 0 else 0.0) for a in members}
@@ -216,22 +223,14 @@ def add_variables(model: Model, integer_places: bool, individual_rationality: bo
     for i, key in enumerate(data.demand):
         model.u[key] = pulp.LpVariable(f"u_{i}", lowBound=0)
     used = {e.provider for e in data.placements}
-    for j, p in enumerate(used):
-        row = None
-        for candidate in model_instance(model).providers.values():
-            if candidate.id == p:
-                row = candidate
-        if row.contract_cost_year > 0 or row.min_places > 0:
-            model.o[p] = pulp.LpVariable(f"o_{j}", cat=pulp.LpBinary)
+    for j, p in enumerate(model.instance.providers.values()):
+        if p.id in used and (p.contract_cost_year > 0 or p.min_places > 0):
+            model.o[p.id] = pulp.LpVariable(f"o_{j}", cat=pulp.LpBinary)
     for i, a in enumerate(data.members):
         if data.local_target[a] > 0:
             model.short[a] = pulp.LpVariable(f"short_{i}", lowBound=0)
         if individual_rationality:
             model.excess[a] = pulp.LpVariable(f"excess_{i}", lowBound=0)
-
-
-def model_instance(model: Model) -> Instance:
-    return model.problem.instance  # set by solve_reference
 
 
 def of_provider(model: Model, provider: str) -> list[Placement]:
@@ -270,7 +269,7 @@ def add_capacity(model: Model) -> None:
 def add_contracts(model: Model) -> None:
     """(3) big-M on the aggregate: sum of x of p <= BIGP * o[p], BIGP = D_M;
     sum of x of p >= min_places[p] * o[p]."""
-    instance = model_instance(model)
+    instance = model.instance
     for p, o in model.o.items():
         total = pulp.lpSum(model.x[e] for e in of_provider(model, p))
         model.problem += total <= model.data.total_demand * o, f"contract_{p}"
@@ -332,7 +331,7 @@ def add_fees(model: Model) -> None:
 def void_price(model: Model, g: int, k: int) -> float:
     """W * (lowest weekly price in the group's scope) * (1 - discount of tier k)."""
     group = model.data.groups[g]
-    prices = [o.weekly_price for o in model_instance(model).offers
+    prices = [o.weekly_price for o in model.instance.offers
               if o.provider == group.provider and group.covers(o.placement_type)]
     return model.data.weeks * min(prices) * (1 - group.tiers[k].discount_pct / 100)
 
@@ -340,11 +339,10 @@ def void_price(model: Model, g: int, k: int) -> float:
 def add_member_costs(model: Model) -> None:
     """cost_a = fees_a + sum x*c + sum_n e[n]*u[a,n]
     + share_a * (sum_p contract_cost_year[p]*o[p] + sum_g void[g]*void_price[g])."""
-    data, instance = model.data, model_instance(model)
+    data, instance = model.data, model.instance
     tiered = {e for g in range(len(data.groups)) for e in in_group(model, g)}
     shared = pulp.lpSum(instance.providers[p].contract_cost_year * o for p, o in model.o.items())
-    shared += pulp.lpSum(void_price(model, g, k) * v for (g, k), v in model.void.items()
-                         if any(o.provider == data.groups[g].provider for o in instance.offers))
+    shared += pulp.lpSum(void_price(model, g, k) * v for (g, k), v in model.void.items())
     for a in data.members:
         terms = []
         for e in data.placements:
@@ -369,7 +367,7 @@ def add_locality(model: Model) -> None:
 
 def add_concentration(model: Model) -> None:
     """(7) for independent and voluntary p: sum of x of p <= max_provider_share * sum of x."""
-    instance = model_instance(model)
+    instance = model.instance
     share = instance.policy.max_provider_share
     if share >= 1:
         return
@@ -389,7 +387,7 @@ def add_individual_rationality(model: Model, standalone: dict[str, float]) -> No
 def set_objective(model: Model) -> None:
     """Voice ``volume``: sum_a cost_a + local_shortfall_penalty_year * sum_a short[a]
     + EXCESS_PENALTY * sum_a excess[a]."""
-    penalty = model_instance(model).policy.local_shortfall_penalty_year
+    penalty = model.instance.policy.local_shortfall_penalty_year
     model.problem += (pulp.lpSum(model.cost.values()) + penalty * pulp.lpSum(model.short.values())
                       + EXCESS_PENALTY * pulp.lpSum(model.excess.values()))
 
@@ -403,8 +401,7 @@ def build_reference(instance: Instance, members: list[str] | None = None,
     rationality is on iff ``standalone`` costs are given."""
     members = list(instance.authorities) if members is None else list(members)
     problem = pulp.LpProblem("reference", pulp.LpMinimize)
-    problem.instance = instance
-    model = Model(coalition_data(instance, members), problem)
+    model = Model(instance, coalition_data(instance, members), problem)
     add_variables(model, instance.policy.integer_places, standalone is not None)
     add_demand(model)
     add_capacity(model)

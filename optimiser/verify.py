@@ -18,9 +18,11 @@ import csv
 import json
 import math
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -34,13 +36,13 @@ EARTH_RADIUS_KM = 6371.0088
 # Absolute tolerances: money is written to the penny, places to 6 decimals, km to 3.
 MONEY_ABS = 0.01
 PLACES_ABS = 1e-5
-KM_ABS = 0.5 * 10 ** -outputs.KM_DP + 1e-9
+KM_ABS = 0.5 * 10**-outputs.KM_DP + 1e-9
 # Half a unit in the last written decimal of places: how far a file's places may sit from the
 # solver's unrounded value, and so how much every figure rebuilt from them may drift.
-PLACES_ROUNDING = 0.5 * 10 ** -outputs.PLACES_DP
+PLACES_ROUNDING = 0.5 * 10**-outputs.PLACES_DP
 # A standalone cost read back from a file is itself rounded to the penny.
-MONEY_ROUNDING = 0.5 * 10 ** -outputs.MONEY_DP
-RATIO_ROUNDING = 0.5 * 10 ** -outputs.RATIO_DP
+MONEY_ROUNDING = 0.5 * 10**-outputs.MONEY_DP
+RATIO_ROUNDING = 0.5 * 10**-outputs.RATIO_DP
 
 RUN_STATUSES_WITH_A_PLAN = ("optimal", "feasible")
 
@@ -118,7 +120,9 @@ def total(figures: Iterable[Figure]) -> Figure:
     return sum(figures, Figure(0.0))
 
 
-def propagate(function: Callable[[list[float]], float | None], inputs: list[Figure]) -> Figure | None:
+def propagate(
+    function: Callable[[list[float]], float | None], inputs: list[Figure]
+) -> Figure | None:
     """function(inputs) with a slack found by nudging each input by its own slack.
 
     Used for the fairness indices, whose sensitivity to one member's saving % has no simple
@@ -177,6 +181,7 @@ _CSV_FILES = {
 
 # summary.json keys verify reads, with the sub-keys it needs.
 _SUMMARY_NEEDS = {
+    "instance": None,
     "status": None,
     "members": None,
     "totals": outputs.TOTALS_KEYS,
@@ -188,8 +193,14 @@ _SUMMARY_NEEDS = {
     "policy": None,
 }
 _SUMMARY_TIER_KEYS = (
-    "provider", "placement_type", "min_places", "discount_pct", "guarantee", "volume",
-    "void_places", "void_cost",
+    "provider",
+    "placement_type",
+    "min_places",
+    "discount_pct",
+    "guarantee",
+    "volume",
+    "void_places",
+    "void_cost",
 )
 
 
@@ -234,9 +245,7 @@ def _read_csv(path: Path, columns: tuple[str, ...], problems: list[Problem]) -> 
             for column in columns:
                 cells[column], error = _parse_cell(raw.get(column) or "", column)
                 if error:
-                    problems.append(
-                        Problem(file=str(path), row=line, column=column, message=error)
-                    )
+                    problems.append(Problem(file=str(path), row=line, column=column, message=error))
             rows.append(ResultRow(line, cells))
         return rows
 
@@ -261,7 +270,9 @@ def _read_summary(path: Path, problems: list[Problem]) -> dict[str, Any]:
             absent = [k for k in sub_keys if not isinstance(value, dict) or k not in value]
             if absent:
                 problems.append(
-                    Problem(file=str(path), column=key, message=f"missing key(s): {', '.join(absent)}")
+                    Problem(
+                        file=str(path), column=key, message=f"missing key(s): {', '.join(absent)}"
+                    )
                 )
     for key in ("members", "tiers", "not_kept_whole"):
         if key in summary and not isinstance(summary[key], list):
@@ -270,12 +281,20 @@ def _read_summary(path: Path, problems: list[Problem]) -> dict[str, Any]:
         absent = [k for k in _SUMMARY_TIER_KEYS if not isinstance(tier, dict) or k not in tier]
         if absent:
             problems.append(
-                Problem(file=str(path), column=f"tiers[{i}]", message=f"missing key(s): {', '.join(absent)}")
+                Problem(
+                    file=str(path),
+                    column=f"tiers[{i}]",
+                    message=f"missing key(s): {', '.join(absent)}",
+                )
             )
     for i, entry in enumerate(summary.get("not_kept_whole") or []):
         if not isinstance(entry, dict) or "authority" not in entry or "excess" not in entry:
             problems.append(
-                Problem(file=str(path), column=f"not_kept_whole[{i}]", message="needs authority and excess")
+                Problem(
+                    file=str(path),
+                    column=f"not_kept_whole[{i}]",
+                    message="needs authority and excess",
+                )
             )
     return summary
 
@@ -286,7 +305,9 @@ def read_results(folder: Path) -> ResultFiles:
     if not folder.is_dir():
         raise InputError(Problem(file=str(folder), message="results folder not found"))
     problems: list[Problem] = []
-    tables = {name: _read_csv(folder / name, columns, problems) for name, columns in _CSV_FILES.items()}
+    tables = {
+        name: _read_csv(folder / name, columns, problems) for name, columns in _CSV_FILES.items()
+    }
     summary = _read_summary(folder / outputs.SUMMARY, problems)
     if problems:
         raise InputError(problems)
@@ -327,7 +348,8 @@ def members_of(instance: Instance, summary: dict[str, Any]) -> tuple[str, ...]:
     if unknown or not members:
         message = (
             f"members {', '.join(unknown)} are not authorities of this instance"
-            if unknown else "no members"
+            if unknown
+            else "no members"
         )
         raise InputError(Problem(file=outputs.SUMMARY, column="members", message=message))
     return members
@@ -436,7 +458,9 @@ class Market:
         )
 
     def emergency_year(self, need: str) -> float:
-        return self.policy.weeks_per_year * self.instance.placement_types[need].emergency_weekly_price
+        return (
+            self.policy.weeks_per_year * self.instance.placement_types[need].emergency_weekly_price
+        )
 
     # -- capacity seen by the coalition
 
@@ -455,15 +479,15 @@ class Market:
         return limit * self.capacity_scale
 
     def provider_capacity(self, provider: str) -> float:
-        offered = sum(
-            self.offer_capacity(p, t) for (p, t) in self.offers if p == provider
-        )
+        offered = sum(self.offer_capacity(p, t) for (p, t) in self.offers if p == provider)
         limit = self.max_places(provider)
         return offered if limit is None else min(offered, limit)
 
     # -- eligibility
 
-    def ineligibility(self, authority: str, provider: str, placement_type: str, need: str) -> str | None:
+    def ineligibility(
+        self, authority: str, provider: str, placement_type: str, need: str
+    ) -> str | None:
         """Why (a, p, t, n) may not carry places, or None if it may."""
         p = self.instance.providers[provider]
         if authority not in self.members:
@@ -492,7 +516,8 @@ class Market:
     def offers_in_scope(self, group: TierGroup) -> list[Offer]:
         provider, scope = group
         return [
-            o for (p, t), o in self.offers.items()
+            o
+            for (p, t), o in self.offers.items()
             if p == provider and (scope is None or t == scope)
         ]
 
@@ -538,8 +563,14 @@ class Checker:
             self.fail(message)
         return condition
 
-    def _compare(self, where: str, found: Any, expected: Figure | float | None, absolute: float,
-                 relative: bool) -> bool:
+    def _compare(
+        self,
+        where: str,
+        found: Any,
+        expected: Figure | float | None,
+        absolute: float,
+        relative: bool,
+    ) -> bool:
         self.count += 1
         if found is None or expected is None:
             agree = found is None and expected is None
@@ -560,7 +591,9 @@ class Checker:
         return self._compare(where, found, expected, PLACES_ABS, relative=True)
 
     def ratio(self, where: str, found: Any, expected: Figure | float | None) -> bool:
-        return self._compare(where, found, expected, self.tolerance + RATIO_ROUNDING, relative=False)
+        return self._compare(
+            where, found, expected, self.tolerance + RATIO_ROUNDING, relative=False
+        )
 
     def km(self, where: str, found: Any, expected: float) -> bool:
         return self._compare(where, found, expected, KM_ABS, relative=True)
@@ -603,15 +636,19 @@ class ActiveTier:
     index: int  # position in summary.json tiers
 
 
-def read_active_tiers(market: Market, summary: dict[str, Any], check: Checker) -> dict[TierGroup, ActiveTier]:
+def read_active_tiers(
+    market: Market, summary: dict[str, Any], check: Checker
+) -> dict[TierGroup, ActiveTier]:
     """summary.json `tiers`, matched to the instance's tiers; one active tier per group at most."""
     active: dict[TierGroup, ActiveTier] = {}
     for index, entry in enumerate(summary["tiers"]):
         where = f"{outputs.SUMMARY} tiers[{index}]"
         provider, scope = entry["provider"], entry["placement_type"] or None
         matches = [
-            t for t in market.instance.tiers
-            if t.provider == provider and t.placement_type == scope
+            t
+            for t in market.instance.tiers
+            if t.provider == provider
+            and t.placement_type == scope
             and _numbers_match(t.min_places, entry["min_places"])
         ]
         if not check.require(
@@ -628,7 +665,9 @@ def read_active_tiers(market: Market, summary: dict[str, Any], check: Checker) -
             "group has at most one",
         ):
             continue
-        check.ratio(f"{where} discount_pct", _number(entry["discount_pct"], where), tier.discount_pct)
+        check.ratio(
+            f"{where} discount_pct", _number(entry["discount_pct"], where), tier.discount_pct
+        )
         check.same(f"{where} guarantee", entry["guarantee"], tier.guarantee)
         active[group] = ActiveTier(tier, entry, index)
     return active
@@ -646,11 +685,21 @@ def _number(value: Any, where: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(Problem(file=outputs.SUMMARY, column=where, message=f"{value!r} is not a number"))
+        raise InputError(
+            Problem(file=outputs.SUMMARY, column=where, message=f"{value!r} is not a number")
+        )
     return float(value)
 
 
-def discount_of(market: Market, active: dict[TierGroup, ActiveTier], provider: str, placement_type: str) -> float:
+def _summary_figure(summary: dict[str, Any], section: str, key: str) -> tuple[str, float | None]:
+    """Where a figure of a summary.json section sits (for messages), and its value."""
+    where = f"{outputs.SUMMARY} {section} {key}"
+    return where, _number(summary[section][key], f"{section}.{key}")
+
+
+def discount_of(
+    market: Market, active: dict[TierGroup, ActiveTier], provider: str, placement_type: str
+) -> float:
     group = market.tier_group(provider, placement_type)
     return active[group].tier.discount_pct if group in active else 0.0
 
@@ -666,17 +715,28 @@ def check_assignment(
         a, p, t, n = row["authority"], row["provider"], row["placement_type"], row["need"]
         label = f"{row.line} ({a}, {p}, {t}, {n})"
         unknown = [
-            f"{kind} {value}" for kind, value, known in (
-                ("authority", a, instance.authorities), ("provider", p, instance.providers),
-                ("placement type", t, instance.placement_types), ("need", n, instance.placement_types),
-            ) if value not in known
+            f"{kind} {value}"
+            for kind, value, known in (
+                ("authority", a, instance.authorities),
+                ("provider", p, instance.providers),
+                ("placement type", t, instance.placement_types),
+                ("need", n, instance.placement_types),
+            )
+            if value not in known
         ]
-        if not check.require(not unknown, f"{at(outputs.ASSIGNMENT, label)}: unknown {', '.join(unknown)}"):
+        if not check.require(
+            not unknown, f"{at(outputs.ASSIGNMENT, label)}: unknown {', '.join(unknown)}"
+        ):
             continue
-        if not check.require((p, t) in market.offers, f"{at(outputs.ASSIGNMENT, label)}: ineligible: {p} has no {t} offer"):
+        if not check.require(
+            (p, t) in market.offers,
+            f"{at(outputs.ASSIGNMENT, label)}: ineligible: {p} has no {t} offer",
+        ):
             continue
         key = (a, p, t, n)
-        check.require(key not in seen, f"{at(outputs.ASSIGNMENT, label)}: duplicate of row {seen.get(key)}")
+        check.require(
+            key not in seen, f"{at(outputs.ASSIGNMENT, label)}: duplicate of row {seen.get(key)}"
+        )
         seen.setdefault(key, row.line)
         placements.append(_check_assignment_row(market, active, row, label, check))
     return placements
@@ -686,7 +746,7 @@ def _check_assignment_row(
     market: Market, active: dict[TierGroup, ActiveTier], row: ResultRow, label: str, check: Checker
 ) -> Placement:
     a, p, t, n = row["authority"], row["provider"], row["placement_type"], row["need"]
-    where = lambda column: at(outputs.ASSIGNMENT, label, column)  # noqa: E731
+    where = partial(at, outputs.ASSIGNMENT, label)
     reason = market.ineligibility(a, p, t, n)
     check.require(reason is None, f"{at(outputs.ASSIGNMENT, label)}: ineligible: {reason}")
 
@@ -698,7 +758,8 @@ def _check_assignment_row(
     if market.policy.integer_places:
         check.require(
             abs(found_places - round(found_places)) <= PLACES_ABS,
-            f"{where('places')}: file {fmt(found_places)}, policy integer_places wants a whole number",
+            f"{where('places')}: file {fmt(found_places)}, but policy integer_places wants "
+            "a whole number",
         )
     places = places_figure(found_places)
     discount = discount_of(market, active, p, t)
@@ -715,8 +776,15 @@ def _check_assignment_row(
     check.same(where("local"), row["local"], local)
     check.money(where("annual_cost"), row["annual_cost"], places * unit_cost)
     return Placement(
-        authority=a, provider=p, placement_type=t, need=n, places=places, local=local,
-        list_fees=places * list_fee, fees=places * fee, annual_cost=places * unit_cost,
+        authority=a,
+        provider=p,
+        placement_type=t,
+        need=n,
+        places=places,
+        local=local,
+        list_fees=places * list_fee,
+        fees=places * fee,
+        annual_cost=places * unit_cost,
     )
 
 
@@ -740,7 +808,7 @@ def check_tiers(
     outcomes = []
     for group, chosen in active.items():
         tier, entry = chosen.tier, chosen.reported
-        where = lambda key: f"{outputs.SUMMARY} tiers[{chosen.index}] {key}"  # noqa: E731
+        where = partial("{} tiers[{}] {}".format, outputs.SUMMARY, chosen.index)
         scope = {(o.provider, o.placement_type) for o in market.offers_in_scope(group)}
         volume = total(x.places for x in placements if (x.provider, x.placement_type) in scope)
         check.places(where("volume"), _number(entry["volume"], where("volume")), volume)
@@ -760,15 +828,22 @@ def check_tiers(
         lowest_price = min(o.weekly_price for o in market.offers_in_scope(group))
         void_price = market.policy.weeks_per_year * lowest_price * (1 - tier.discount_pct / 100)
         void_cost = void_places * void_price
-        check.places(where("void_places"), _number(entry["void_places"], where("void_places")), void_places)
+        check.places(
+            where("void_places"), _number(entry["void_places"], where("void_places")), void_places
+        )
         check.money(where("void_cost"), _number(entry["void_cost"], where("void_cost")), void_cost)
-        outcomes.append(GroupOutcome(tier.provider, tier.guarantee, tier.min_places, void_places, void_cost))
+        outcomes.append(
+            GroupOutcome(tier.provider, tier.guarantee, tier.min_places, void_places, void_cost)
+        )
     return outcomes
 
 
 def check_providers(
-    market: Market, placements: list[Placement], groups: list[GroupOutcome],
-    rows: list[ResultRow], check: Checker,
+    market: Market,
+    placements: list[Placement],
+    groups: list[GroupOutcome],
+    rows: list[ResultRow],
+    check: Checker,
 ) -> set[str]:
     """providers.csv, and the capacity, min_places and concentration constraints.
 
@@ -779,7 +854,7 @@ def check_providers(
     by_id = _rows_by_key(rows, "provider", outputs.PROVIDERS, instance.providers, check)
     placed_total = total(x.places for x in placements)
     contracted = set()
-    for provider, p in instance.providers.items():
+    for provider in instance.providers:
         mine = [x for x in placements if x.provider == provider]
         places = total(x.places for x in mine)
         if places.value > PLACES_ABS:
@@ -795,11 +870,16 @@ def check_providers(
 
 
 def _check_provider_row(
-    market: Market, provider: str, mine: list[Placement], places: Figure,
-    groups: list[GroupOutcome], row: ResultRow, check: Checker,
+    market: Market,
+    provider: str,
+    mine: list[Placement],
+    places: Figure,
+    groups: list[GroupOutcome],
+    row: ResultRow,
+    check: Checker,
 ) -> None:
     p = market.instance.providers[provider]
-    where = lambda column: at(outputs.PROVIDERS, provider, column)  # noqa: E731
+    where = partial(at, outputs.PROVIDERS, provider)
     capacity = market.provider_capacity(provider)
     list_fees = total(x.list_fees for x in mine)
     fees = total(x.fees for x in mine)
@@ -811,21 +891,31 @@ def _check_provider_row(
     check.ratio(where("utilisation"), row["utilisation"], ratio(places, Figure(capacity)))
     if places.value > PLACES_ABS:
         check.same(where("contracted"), row["contracted"], True)
-    check.places(where("tier_min_places"), row["tier_min_places"], sum(g.min_places for g in own_groups))
+    check.places(
+        where("tier_min_places"), row["tier_min_places"], sum(g.min_places for g in own_groups)
+    )
     effective = ratio(list_fees - fees, list_fees)
-    check.ratio(where("discount_pct"), row["discount_pct"], None if effective is None else effective * 100)
+    check.ratio(
+        where("discount_pct"), row["discount_pct"], None if effective is None else effective * 100
+    )
     check.same(where("guarantee"), row["guarantee"], any(g.guarantee for g in own_groups))
     check.places(where("void_places"), row["void_places"], total(g.void_places for g in own_groups))
-    check.money(where("annual_fees"), row["annual_fees"], fees + total(g.void_cost for g in own_groups))
+    check.money(
+        where("annual_fees"), row["annual_fees"], fees + total(g.void_cost for g in own_groups)
+    )
 
 
 def _check_provider_constraints(
-    market: Market, provider: str, mine: list[Placement], places: Figure, placed_total: Figure,
+    market: Market,
+    provider: str,
+    mine: list[Placement],
+    places: Figure,
+    placed_total: Figure,
     check: Checker,
 ) -> None:
     p = market.instance.providers[provider]
     where = at(outputs.ASSIGNMENT, f"provider {provider}", "places")
-    for (owner, offer_type) in market.offers:
+    for owner, offer_type in market.offers:
         if owner != provider:
             continue
         used = total(x.places for x in mine if x.placement_type == offer_type)
@@ -844,32 +934,44 @@ def _check_provider_constraints(
     if places.value > PLACES_ABS and p.min_places > 0:
         check.require(
             places.value >= p.min_places - PLACES_ABS - places.slack,
-            f"{where}: min_places not reached: {fmt(places)} placed, min_places {fmt(p.min_places)}",
+            f"{where}: min_places not reached: {fmt(places)} placed, "
+            f"min_places {fmt(p.min_places)}",
         )
     if p.kind in ("independent", "voluntary"):
         limit = market.policy.max_provider_share * placed_total
         check.require(
             places.value <= limit.value + PLACES_ABS + places.slack + limit.slack,
-            f"{at(outputs.PROVIDERS, provider, 'places')}: concentration: {fmt(places)} placed, above "
-            f"max_provider_share {fmt(market.policy.max_provider_share)} x {fmt(placed_total)} "
-            f"= {fmt(limit)}",
+            f"{at(outputs.PROVIDERS, provider, 'places')}: concentration: {fmt(places)} "
+            f"placed, above max_provider_share {fmt(market.policy.max_provider_share)} "
+            f"x {fmt(placed_total)} = {fmt(limit)}",
         )
 
 
 def _rows_by_key(
-    rows: list[ResultRow], column: str | tuple[str, ...], file: str, expected: Iterable[Any],
+    rows: list[ResultRow],
+    column: str | tuple[str, ...],
+    file: str,
+    expected: Iterable[Any],
     check: Checker,
     label: Callable[[Any], str] = str,
 ) -> dict[Any, ResultRow]:
     """Rows keyed by ``column`` (or a tuple key); reports missing, unexpected and duplicate rows."""
     expected = list(expected)
-    key_of = (lambda r: tuple(r[c] for c in column)) if isinstance(column, tuple) else (lambda r: r[column])
+    key_of = (
+        (lambda r: tuple(r[c] for c in column))
+        if isinstance(column, tuple)
+        else (lambda r: r[column])
+    )
     by_key: dict[Any, ResultRow] = {}
     for row in rows:
         key = key_of(row)
-        if not check.require(key not in by_key, f"{file} line {row.line}: duplicate row {label(key)}"):
+        if not check.require(
+            key not in by_key, f"{file} line {row.line}: duplicate row {label(key)}"
+        ):
             continue
-        if not check.require(key in expected, f"{file} line {row.line}: unexpected row {label(key)}"):
+        if not check.require(
+            key in expected, f"{file} line {row.line}: unexpected row {label(key)}"
+        ):
             continue
         by_key[key] = row
     for key in expected:
@@ -893,9 +995,8 @@ def member_costs(
     market: Market, placements: list[Placement], contracted: set[str], groups: list[GroupOutcome]
 ) -> dict[str, Figure]:
     """cost_a: own places, unmet demand at emergency prices, and its share of shared costs."""
-    shared = (
-        sum(market.instance.providers[p].contract_cost_year for p in contracted)
-        + total(g.void_cost for g in groups)
+    shared = sum(market.instance.providers[p].contract_cost_year for p in contracted) + total(
+        g.void_cost for g in groups
     )
     coalition = sum(market.member_demand(a) for a in market.members)
     costs = {}
@@ -905,15 +1006,20 @@ def member_costs(
         share = market.member_demand(a) / coalition if coalition > 0 else 1 / len(market.members)
         own = total(x.annual_cost for x in placements if x.authority == a)
         unmet = total(
-            market.emergency_year(n) * (d - total(x.places for x in placements if x.authority == a and x.need == n))
-            for (b, n), d in market.demand.items() if b == a
+            market.emergency_year(n)
+            * (d - total(x.places for x in placements if x.authority == a and x.need == n))
+            for (b, n), d in market.demand.items()
+            if b == a
         )
         costs[a] = own + unmet + share * shared
     return costs
 
 
 def check_authorities(
-    market: Market, placements: list[Placement], costs: dict[str, Figure], rows: list[ResultRow],
+    market: Market,
+    placements: list[Placement],
+    costs: dict[str, Figure],
+    rows: list[ResultRow],
     check: Checker,
 ) -> list[MemberOutcome]:
     by_id = _rows_by_key(rows, "authority", outputs.AUTHORITIES, market.members, check)
@@ -930,17 +1036,22 @@ def check_authorities(
         saving = None if standalone is None else standalone - costs[a]
         saving_pct = None if saving is None else ratio(saving, standalone)
         saving_pct = None if saving_pct is None else saving_pct * 100
-        outcomes.append(MemberOutcome(a, demand, placed, local, costs[a], standalone, saving, saving_pct))
+        outcomes.append(
+            MemberOutcome(a, demand, placed, local, costs[a], standalone, saving, saving_pct)
+        )
         if row is None:
             continue
-        where = lambda column: at(outputs.AUTHORITIES, a, column)  # noqa: E731
+        where = partial(at, outputs.AUTHORITIES, a)
         check.same(where("name"), row["name"], market.instance.authorities[a].name)
         check.places(where("demand"), row["demand"], demand)
         check.places(where("placed"), row["placed"], placed)
         check.places(where("unmet"), row["unmet"], demand - placed)
         check.ratio(where("local_share"), row["local_share"], ratio(local, placed))
         check.money(where("annual_cost"), row["annual_cost"], costs[a])
-        check.require(standalone is not None, f"{where('standalone_cost')}: blank, a standalone cost is needed")
+        check.require(
+            standalone is not None,
+            f"{where('standalone_cost')}: blank, a standalone cost is needed",
+        )
         check.money(where("saving"), row["saving"], saving)
         check.ratio(where("saving_pct"), row["saving_pct"], saving_pct)
     return outcomes
@@ -956,29 +1067,43 @@ def check_demand_balance(market: Market, placements: list[Placement], check: Che
         check.require(
             demand - placed.value >= -(PLACES_ABS + placed.slack),
             f"{at(outputs.ASSIGNMENT, f'authority {a} need {n}', 'places')}: demand balance: "
-            f"{fmt(placed)} placed for a demand of {fmt(demand)} (unmet {fmt(demand - placed.value)})",
+            f"{fmt(placed)} placed for a demand of {fmt(demand)} "
+            f"(unmet {fmt(demand - placed.value)})",
         )
 
 
-def check_gaps(market: Market, placements: list[Placement], rows: list[ResultRow], check: Checker) -> None:
+def check_gaps(
+    market: Market, placements: list[Placement], rows: list[ResultRow], check: Checker
+) -> None:
     keys = [(a, n) for (a, n), d in market.demand.items() if a in market.members and d > 0]
     keys.sort(key=lambda k: (market.members.index(k[0]), k[1]))
     by_key = _rows_by_key(
-        rows, ("authority", "placement_type"), outputs.GAPS, keys, check,
+        rows,
+        ("authority", "placement_type"),
+        outputs.GAPS,
+        keys,
+        check,
         label=lambda k: f"({k[0]}, {k[1]})",
     )
     for (a, n), row in by_key.items():
-        where = lambda column: at(outputs.GAPS, f"({a}, {n})", column)  # noqa: E731
+        where = partial(at, outputs.GAPS, f"({a}, {n})")
         mine = [x for x in placements if x.authority == a and x.need == n]
         demand = market.demand[(a, n)]
         local_capacity = sum(
-            market.offer_capacity(p, t) for (p, t) in market.offers
+            market.offer_capacity(p, t)
+            for (p, t) in market.offers
             if market.ineligibility(a, p, t, n) is None and market.is_local(a, p)
         )
         check.places(where("demand"), row["demand"], demand)
         check.places(where("local_capacity"), row["local_capacity"], local_capacity)
-        check.places(where("placed_local"), row["placed_local"], total(x.places for x in mine if x.local))
-        check.places(where("placed_out_of_area"), row["placed_out_of_area"], total(x.places for x in mine if not x.local))
+        check.places(
+            where("placed_local"), row["placed_local"], total(x.places for x in mine if x.local)
+        )
+        check.places(
+            where("placed_out_of_area"),
+            row["placed_out_of_area"],
+            total(x.places for x in mine if not x.local),
+        )
         check.places(where("unmet"), row["unmet"], demand - total(x.places for x in mine))
 
 
@@ -986,7 +1111,9 @@ def check_gaps(market: Market, placements: list[Placement], rows: list[ResultRow
 # Summary: locality, individual rationality, totals, fairness
 
 
-def check_locality(market: Market, members: list[MemberOutcome], summary: dict[str, Any], check: Checker) -> None:
+def check_locality(
+    market: Market, members: list[MemberOutcome], summary: dict[str, Any], check: Checker
+) -> None:
     """local places >= target * placed - shortfall, the shortfall reported in penalties."""
     shortfall = Figure(0.0)
     for m in members:
@@ -1046,28 +1173,33 @@ def check_individual_rationality(
 
 
 def check_totals(
-    market: Market, members: list[MemberOutcome], contracted: set[str], groups: list[GroupOutcome],
-    summary: dict[str, Any], check: Checker,
+    market: Market,
+    members: list[MemberOutcome],
+    contracted: set[str],
+    groups: list[GroupOutcome],
+    summary: dict[str, Any],
+    check: Checker,
 ) -> None:
-    totals = summary["totals"]
-    where = lambda key: f"{outputs.SUMMARY} totals {key}"  # noqa: E731
-    value = lambda key: _number(totals[key], f"totals.{key}")  # noqa: E731
+    def reported(key: str) -> tuple[str, float | None]:
+        return _summary_figure(summary, "totals", key)
+
     placed = total(m.placed for m in members)
     cost = total(m.annual_cost for m in members)
     standalone = (
         total(m.standalone_cost for m in members)
-        if all(m.standalone_cost is not None for m in members) else None
+        if all(m.standalone_cost is not None for m in members)
+        else None
     )
     saving = None if standalone is None else standalone - cost
     saving_pct = None if saving is None else ratio(saving, standalone)
-    check.places(where("demand"), value("demand"), sum(m.demand for m in members))
-    check.places(where("placed"), value("placed"), placed)
-    check.places(where("unmet"), value("unmet"), sum(m.demand for m in members) - placed)
-    check.money(where("annual_cost"), value("annual_cost"), cost)
-    check.money(where("standalone_cost"), value("standalone_cost"), standalone)
-    check.money(where("saving"), value("saving"), saving)
-    check.ratio(where("saving_pct"), value("saving_pct"), None if saving_pct is None else saving_pct * 100)
-    check.ratio(where("local_share"), value("local_share"), ratio(total(m.local for m in members), placed))
+    check.places(*reported("demand"), sum(m.demand for m in members))
+    check.places(*reported("placed"), placed)
+    check.places(*reported("unmet"), sum(m.demand for m in members) - placed)
+    check.money(*reported("annual_cost"), cost)
+    check.money(*reported("standalone_cost"), standalone)
+    check.money(*reported("saving"), saving)
+    check.ratio(*reported("saving_pct"), None if saving_pct is None else saving_pct * 100)
+    check.ratio(*reported("local_share"), ratio(total(m.local for m in members), placed))
 
     shared = summary["shared_costs"]
     check.money(
@@ -1101,16 +1233,17 @@ def gini(values: list[float]) -> float | None:
 
 def check_fairness(members: list[MemberOutcome], summary: dict[str, Any], check: Checker) -> None:
     """Fairness of saving % over the members with a standalone cost (saving % defined)."""
-    fairness = summary["fairness"]
-    where = lambda key: f"{outputs.SUMMARY} fairness {key}"  # noqa: E731
-    value = lambda key: _number(fairness[key], f"fairness.{key}")  # noqa: E731
+
+    def reported(key: str) -> tuple[str, float | None]:
+        return _summary_figure(summary, "fairness", key)
+
     pcts = [m.saving_pct for m in members if m.saving_pct is not None]
     lowest = min(pcts, key=lambda f: f.value, default=None)
     highest = max(pcts, key=lambda f: f.value, default=None)
-    check.ratio(where("min_saving_pct"), value("min_saving_pct"), lowest)
-    check.ratio(where("max_saving_pct"), value("max_saving_pct"), highest)
-    check.ratio(where("jain"), value("jain"), propagate(jain, pcts) if pcts else None)
-    check.ratio(where("gini"), value("gini"), propagate(gini, pcts) if pcts else None)
+    check.ratio(*reported("min_saving_pct"), lowest)
+    check.ratio(*reported("max_saving_pct"), highest)
+    check.ratio(*reported("jain"), propagate(jain, pcts) if pcts else None)
+    check.ratio(*reported("gini"), propagate(gini, pcts) if pcts else None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1135,7 +1268,10 @@ def verify_results(instance: Instance, results_dir: Path, tolerance: float = 1e-
     ):
         return VerifyReport(check.count, check.disagreements)
 
-    market = Market.build(instance, policy_as_used(instance, summary), members_of(instance, summary))
+    check.same(f"{outputs.SUMMARY} instance", summary["instance"], instance.name)
+    market = Market.build(
+        instance, policy_as_used(instance, summary), members_of(instance, summary)
+    )
     active = read_active_tiers(market, summary, check)
     placements = check_assignment(market, active, files.assignment, check)
     groups = check_tiers(market, active, placements, check)
