@@ -443,5 +443,11 @@ def solve_reference(instance: Instance, members: list[str] | None = None,
     status = pulp.LpStatus[model.problem.status].lower()
     if status != "optimal":
         return ReferenceResult(None, {}, status)
-    costs = {a: float(pulp.value(expression)) for a, expression in model.cost.items()}
-    return ReferenceResult(float(pulp.value(model.problem.objective)), costs, status)
+    costs = {a: value(expression) for a, expression in model.cost.items()}
+    return ReferenceResult(value(model.problem.objective), costs, status)
+
+
+def value(expression: pulp.LpAffineExpression) -> float:
+    """The value of an expression in the solution (PuLP gives None for one without terms)."""
+    return float(expression.constant + sum(coef * (v.varValue or 0.0)
+                                           for v, coef in expression.items()))

@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 
 from rich.console import Console
+from rich import box
 from rich.table import Table
 
 
 def _money(value: float | None) -> str:
     return "" if value is None else f"£{value:,.0f}"
+
+
+def _thousands(value: float) -> str:
+    return f"£{value / 1000:,.0f}k"
 
 
 def _pct(value: float | None, scale: float = 1.0) -> str:
@@ -40,26 +45,31 @@ def print_run(console: Console, summary_text: str, authorities_csv: str, gaps_cs
     console.print(
         f"Saving % from {_pct(fairness['min_saving_pct'])} to {_pct(fairness['max_saving_pct'])}"
         f"; price of fairness {_money(fairness['price_of_fairness'])}.")
-    members = Table(title="Members")
-    for column in ("authority", "demand", "unmet", "local share", "annual cost", "alone",
-                   "saving", "saving %"):
-        members.add_column(column, justify="left" if column == "authority" else "right")
+    members = Table(title="Members (money in £ thousands a year)", box=box.SIMPLE_HEAD)
+    for column in ("authority", "demand", "unmet", "local", "cost", "alone", "saving",
+                   "saving %"):
+        members.add_column(column, justify="left" if column == "authority" else "right",
+                           overflow="fold")
+    names = {}
     for row in csv.DictReader(io.StringIO(authorities_csv)):
+        names[row["authority"]] = row["name"]
         members.add_row(
             row["name"], _number(float(row["demand"])), _number(float(row["unmet"])),
             _pct(float(row["local_share"]), 100) if row["local_share"] else "",
-            _money(float(row["annual_cost"])), _money(float(row["standalone_cost"])),
-            _money(float(row["saving"])),
+            _thousands(float(row["annual_cost"])), _thousands(float(row["standalone_cost"])),
+            _thousands(float(row["saving"])),
             _pct(float(row["saving_pct"])) if row["saving_pct"] else "")
     console.print(members)
     gaps = [row for row in csv.DictReader(io.StringIO(gaps_csv))
             if float(row["unmet"]) > 0 or float(row["placed_out_of_area"]) > 0]
     if gaps:
-        table = Table(title="Sufficiency gaps (unmet or placed out of area)")
+        table = Table(title="Sufficiency gaps (unmet or placed out of area)",
+                      box=box.SIMPLE_HEAD)
         for column in ("authority", "type", "demand", "local capacity", "out of area", "unmet"):
-            table.add_column(column, justify="left" if column in ("authority", "type") else "right")
+            table.add_column(column, justify="left" if column in ("authority", "type") else "right",
+                             overflow="fold")
         for row in gaps:
-            table.add_row(row["authority"], row["placement_type"], _number(float(row["demand"])),
+            table.add_row(names.get(row["authority"], row["authority"]), row["placement_type"], _number(float(row["demand"])),
                           _number(float(row["local_capacity"])),
                           _number(float(row["placed_out_of_area"])), _number(float(row["unmet"])))
         console.print(table)

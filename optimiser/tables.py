@@ -62,7 +62,7 @@ def provider_table(outcome: RunOutcome) -> pd.DataFrame:
             "contracted": p in plan.contracted, "places": places, "capacity": seen,
             "utilisation": _ratio(places, seen),
             "tier_min_places": 0.0 if tier is None else tier["tier_min_places"],
-            "discount_pct": _ratio(list_fees - fees, list_fees, 100.0) or 0.0,
+            "discount_pct": _ratio(list_fees - fees, list_fees, 100.0),
             "guarantee": False if tier is None else bool(tier["guarantee"]),
             "void_places": 0.0 if tier is None else tier["void_places"],
             "annual_fees": fees + (0.0 if tier is None else tier["void_cost"]),

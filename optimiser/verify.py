@@ -674,10 +674,10 @@ def read_active_tiers(
 
 
 def _numbers_match(a: float, b: Any) -> bool:
-    try:
-        return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(a)))
-    except (TypeError, ValueError):
+    """Same min_places, allowing for summary.json's rounding to 6 decimals."""
+    if isinstance(b, bool) or not isinstance(b, (int, float)):
         return False
+    return abs(a - b) <= PLACES_ABS
 
 
 def _number(value: Any, where: str) -> float | None:
@@ -825,7 +825,8 @@ def check_tiers(
             f"{where('volume')}: tier {label} is active but its volume {fmt(volume)} is below "
             f"min_places {fmt(tier.min_places)}",
         )
-        lowest_price = min(o.weekly_price for o in market.offers_in_scope(group))
+        # no offer in scope would leave nothing to pay a void at (validation should prevent it)
+        lowest_price = min((o.weekly_price for o in market.offers_in_scope(group)), default=0.0)
         void_price = market.policy.weeks_per_year * lowest_price * (1 - tier.discount_pct / 100)
         void_cost = void_places * void_price
         check.places(
@@ -848,7 +849,7 @@ def check_providers(
     """providers.csv, and the capacity, min_places and concentration constraints.
 
     Returns the contracted providers: those with places plus those the file says hold a
-    contract anyway (they pay the contract cost, SPEC outputs: "or pays its contract cost").
+    contract anyway (outputs.py: contracted means "places > 0, or pays its contract cost").
     """
     instance = market.instance
     by_id = _rows_by_key(rows, "provider", outputs.PROVIDERS, instance.providers, check)

@@ -147,13 +147,18 @@ def _tiers(rng: random.Random, offers, guarantees: bool) -> list[Tier]:
         types = [o.placement_type for o in offers if o.provider == p]
         scopes = [None] if rng.random() < 0.5 else [t for t in types if rng.random() < 0.7]
         for scope in scopes:
-            minimums = sorted(rng.sample(range(1, 26), rng.randint(1, 3)))
+            minimums = set(rng.sample(range(2, 21), rng.randint(1, 3)))
+            room = sum(o.capacity for o in offers
+                       if o.provider == p and scope in (None, o.placement_type))
+            if room >= 2 and rng.random() < 0.5:  # a minimum near capacity: voids pay off
+                minimums = {round(room * rng.uniform(0.8, 1.3), 1)} | set(list(minimums)[:1])
+            minimums = sorted(minimums)
             discount = 0.0
             for minimum in minimums:
-                discount = min(60.0, discount + rng.choice([0, 2, 5, 10, 15]))
+                discount = min(60.0, discount + rng.choice([0, 5, 10, 20, 30]))
                 rows.append(Tier(provider=p, placement_type=scope, min_places=minimum,
                                  discount_pct=max(discount, 1.0),
-                                 guarantee=guarantees and rng.random() < 0.35))
+                                 guarantee=guarantees and rng.random() < 0.5))
     return rows
 
 

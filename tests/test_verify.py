@@ -767,18 +767,15 @@ def test_missing_file_is_an_input_error(instance_dir, tmp_path):
 
 
 def test_missing_column_is_an_input_error(instance_dir, tmp_path):
-    results = consortium_results()
-    for row in results[outputs.PROVIDERS]:
-        del row["utilisation"]
-    folder = tmp_path / "r"
-    write_results(folder, results)  # DictWriter still writes the header from the columns...
-    text = (folder / outputs.PROVIDERS).read_text().splitlines()
-    header = text[0].split(",")
-    drop = header.index("utilisation")
-    rewritten = [",".join(c for i, c in enumerate(line.split(",")) if i != drop) for line in text]
-    (folder / outputs.PROVIDERS).write_text("\n".join(rewritten) + "\n")
+    folder = write_results(tmp_path / "r", consortium_results())
+    # drop the utilisation column (no cell of these rows holds a comma)
+    lines = (folder / outputs.PROVIDERS).read_text().splitlines()
+    drop = lines[0].split(",").index("utilisation")
+    kept = [",".join(c for i, c in enumerate(line.split(",")) if i != drop) for line in lines]
+    (folder / outputs.PROVIDERS).write_text("\n".join(kept) + "\n")
     with pytest.raises(InputError, match=r"providers.csv.*missing column\(s\): utilisation"):
         verify_results(load_instance(instance_dir), folder)
+    assert cli(instance_dir, folder).exit_code == 2
 
 
 def test_missing_summary_key_is_an_input_error(instance_dir, tmp_path):
@@ -786,3 +783,33 @@ def test_missing_summary_key_is_an_input_error(instance_dir, tmp_path):
     del results[outputs.SUMMARY]["totals"]
     with pytest.raises(InputError, match="summary.json.*totals"):
         verify(instance_dir, tmp_path / "r", results)
+
+
+# ---------------------------------------------------------------------------------------------
+# Round trip: what `optimise run` writes, verify accepts
+
+
+UNUSED_PROVIDER_DISCOUNT = pytest.mark.xfail(
+    strict=True,
+    reason="providers.csv discount_pct of a provider with no fees: run writes 0, outputs.py's "
+    "convention (an undefined ratio is blank) says blank; drop this mark once aligned",
+)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        [],
+        ["--members", "A1"],
+        ["--voice", "maxmin"],
+        ["--set", "share_in_house=true", "--set", "baseline_capacity=full"],
+        # P1 (good) and P3 (requires improvement) may not be used: providers without fees
+        pytest.param(["--set", "min_rating=outstanding"], marks=UNUSED_PROVIDER_DISCOUNT),
+    ],
+)
+def test_run_output_verifies(instance_dir, tmp_path, options):
+    out = tmp_path / "run"
+    ran = CliRunner().invoke(main, ["run", str(instance_dir), "--out", str(out), *options])
+    assert ran.exit_code == 0, ran.output
+    result = cli(instance_dir, out)
+    assert result.exit_code == 0, result.output

@@ -1,0 +1,147 @@
+"""Solver back-ends: same answers, honest statuses at limits, clear exits when no plan."""
+
+from __future__ import annotations
+
+import numpy as np
+import pulp
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from conftest import EXAMPLE
+from models.voices import solve_consortium
+from optimiser.market import build_market
+from optimiser.program import INF, LinearProgram
+from optimiser.records import Instance
+from optimiser.run import run
+from optimiser.schema import Authority, Demand, Distance, Offer, PlacementType, Provider
+from optimiser.solvers import SOLVERS, SolverOptions, get_solver
+from optimiser.solvers.cbc import status_from_pulp
+from optimiser.tables import authority_table, summary
+
+
+def knapsack_program() -> LinearProgram:
+    """max 5a + 4b + 3c s.t. 2a + 3b + c <= 5, 4a + b + 2c <= 11, 3a + 4b + 2c <= 8,
+    a, b, c integer >= 0: optimum 13 at (2, 0, 1) (checked by enumeration below)."""
+    program = LinearProgram()
+    cols = program.add_variables("v", 3, 0.0, INF, integer=True)
+    rows = program.add_rows("r", 3, -INF, [5, 11, 8])
+    coefs = np.array([[2, 3, 1], [4, 1, 2], [3, 4, 2]], dtype=float)
+    r, c = np.nonzero(coefs)
+    program.add_terms(rows[r], cols[c], coefs[r, c])
+    program.add_objective(cols, [-5, -4, -3])
+    return program
+
+
+def test_knapsack_optimum_by_enumeration():
+    best = max(5 * a + 4 * b + 3 * c for a in range(6) for b in range(6) for c in range(6)
+               if 2 * a + 3 * b + c <= 5 and 4 * a + b + 2 * c <= 11 and 3 * a + 4 * b + 2 * c <= 8)
+    assert best == 13
+
+
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_each_solver_solves_a_small_mip(name):
+    result = get_solver(name).solve(knapsack_program(), SolverOptions(mip_gap=0))
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(-13)
+    assert np.round(result.values).tolist() == [2, 0, 1]
+    assert result.gap == pytest.approx(0, abs=1e-9)
+
+
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_each_solver_reports_infeasible(name):
+    program = LinearProgram()
+    x = program.add_variables("x", 1, 0.0, 1.0)
+    rows = program.add_rows("r", 1, 2.0, INF)
+    program.add_terms(rows, x, 1.0)
+    result = get_solver(name).solve(program, SolverOptions())
+    assert result.status == "infeasible"
+    assert not result.has_plan
+
+
+@pytest.mark.parametrize("status, sol_status, expected", [
+    (pulp.LpStatusOptimal, pulp.LpSolutionOptimal, "optimal"),
+    # PuLP 3.x: CBC stopped by its time limit with an incumbent reports status Optimal and
+    # solution status "integer feasible": that is a feasible plan, not a proven optimum.
+    (pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible, "feasible"),
+    (pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound, "error"),
+    (pulp.LpStatusInfeasible, pulp.LpSolutionInfeasible, "infeasible"),
+])
+def test_pulp_status_mapping_reads_the_solution_status(status, sol_status, expected):
+    assert status_from_pulp(status, sol_status, is_mip=True) == expected
+
+
+def hard_facility_instance(warehouses: int = 40, customers: int = 150, seed: int = 3) -> Instance:
+    """A random capacitated facility location instance that neither solver proves optimal
+    within a few seconds, while a plan (at worst: everything unmet) always exists."""
+    rng = np.random.default_rng(seed)
+    demand = rng.integers(5, 35, customers)
+    capacity = rng.integers(60, 140, warehouses)
+    capacity = capacity * (demand.sum() * 1.6 / capacity.sum())
+    points = rng.random((warehouses + customers, 2)) * 100
+    instance = Instance(
+        "hard", "",
+        {"t": PlacementType(id="t", emergency_weekly_price=1e5)},
+        {f"C{j}": Authority(id=f"C{j}") for j in range(customers)},
+        tuple(Demand(authority=f"C{j}", placement_type="t", places=float(demand[j]))
+              for j in range(customers)),
+        {f"W{i}": Provider(id=f"W{i}", contract_cost_year=float(rng.integers(7000, 12000)))
+         for i in range(warehouses)},
+        tuple(Offer(provider=f"W{i}", placement_type="t", capacity=float(capacity[i]),
+                    weekly_price=0) for i in range(warehouses)),
+        distances=tuple(
+            Distance(authority=f"C{j}", provider=f"W{i}", km=0,
+                     extra_cost_year=float(3 * np.hypot(*(points[i] - points[warehouses + j]))))
+            for i in range(warehouses) for j in range(customers)),
+    )
+    return instance.with_policy(travel_cost_per_km_year=0, individual_rationality=False)
+
+
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_time_limit_returns_the_best_plan_with_its_gap(name):
+    market = build_market(hard_facility_instance())
+    solver = get_solver(name)
+    options = SolverOptions(time_limit_s=1.0, mip_gap=1e-9)
+    model, result = solve_consortium(market, lambda program: solver.solve(program, options))
+    assert result.status == "feasible"
+    assert result.has_plan
+    assert 0 < result.gap <= 1
+    assert result.bound <= result.objective
+    # the plan is a real one: demand balance holds on it
+    x = result.values[model.program.block("x")]
+    u = result.values[model.program.block("u")]
+    placed = np.bincount(model.arcs["need_row"], weights=x, minlength=len(model.needs))
+    assert placed + u == pytest.approx(model.needs["places"].to_numpy(), abs=1e-5)
+
+
+def test_run_stopped_at_the_limit_reports_feasible_with_a_warning():
+    instance = hard_facility_instance(customers=60).with_policy(time_limit_s=0.5)
+    outcome = run(instance)
+    report = summary(outcome, authority_table(outcome))
+    assert report["status"] == "feasible"
+    assert report["mip_gap"] > 0
+    assert any("time limit" in w for w in report["warnings"])
+
+
+def test_cli_exits_1_with_the_reason_when_no_plan_is_found(monkeypatch, tmp_path):
+    from optimiser.solvers.base import SolverResult
+
+    def no_plan(self, program, options):
+        return SolverResult("highs", "error", None, None, None, 0.5, None, "Time limit reached")
+
+    monkeypatch.setattr(SOLVERS["highs"], "solve", no_plan)
+    out = tmp_path / "results"
+    result = CliRunner().invoke(main, ["run", str(EXAMPLE), "--out", str(out)])
+    assert result.exit_code == 1
+    assert "no plan" in result.output and "Time limit reached" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_both_solvers_agree_on_the_example_plan(name):
+    from optimiser.loading import load_instance
+
+    outcome = run(load_instance(EXAMPLE, {"solver": name, "mip_gap": "1e-9"}))
+    assert outcome.plan.total_cost == pytest.approx(3_456_060, abs=0.01)
+    assert outcome.plan.result.solver == name
