@@ -115,10 +115,6 @@ def test_cbc_reaches_the_published_optimum_after_branching(name):
     assert_published_optimum(plan, name)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "optimiser/solvers/cbc.py takes the last 'best possible' of CBC's log as the bound even "
-    "when the log says 'Search completed'; that line is a stale root-node bound, so a proven "
-    "optimum is reported as 'feasible' with a gap near 1e-3"))
 @pytest.mark.parametrize("name", CBC_BRANCHING)
 def test_cbc_reports_optimal_after_branching(name):
     assert solve(name, "cbc").result.status == "optimal"

@@ -789,13 +789,6 @@ def test_missing_summary_key_is_an_input_error(instance_dir, tmp_path):
 # Round trip: what `optimise run` writes, verify accepts
 
 
-UNUSED_PROVIDER_DISCOUNT = pytest.mark.xfail(
-    strict=True,
-    reason="providers.csv discount_pct of a provider with no fees: run writes 0, outputs.py's "
-    "convention (an undefined ratio is blank) says blank; drop this mark once aligned",
-)
-
-
 @pytest.mark.parametrize(
     "options",
     [
@@ -804,7 +797,7 @@ UNUSED_PROVIDER_DISCOUNT = pytest.mark.xfail(
         ["--voice", "maxmin"],
         ["--set", "share_in_house=true", "--set", "baseline_capacity=full"],
         # P1 (good) and P3 (requires improvement) may not be used: providers without fees
-        pytest.param(["--set", "min_rating=outstanding"], marks=UNUSED_PROVIDER_DISCOUNT),
+        ["--set", "min_rating=outstanding"],
     ],
 )
 def test_run_output_verifies(instance_dir, tmp_path, options):

@@ -2,8 +2,10 @@
 
 PuLP (3.x) reports ``LpStatusOptimal`` even when CBC stopped at its time limit with an
 incumbent, so the status is read from ``sol_status`` (optimal vs integer-feasible) instead.
-PuLP does not return CBC's best bound either; it is read from CBC's log, which prints the
-bound ("best possible") when a limit stops the search.
+PuLP does not return CBC's best bound either; it is read from CBC's log. The log's final
+``Result - ...`` line says whether the search completed; only when it stopped on a limit is the
+final ``Lower bound:`` the bound (the ``best possible`` lines printed while branching are stale
+node bounds, and reading them would report proven optima as merely feasible).
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ import pulp
 from optimiser.program import LinearProgram
 from optimiser.solvers.base import SolverOptions, SolverResult, relative_gap, trivial_result
 
-_BEST_POSSIBLE = re.compile(r"best possible\s+(-?[\d.eE+-]+)")
-_LOWER_BOUND = re.compile(r"Lower bound:\s+(-?[\d.eE+-]+)")
+_RESULT = re.compile(r"^Result - (.*)$", re.MULTILINE)
+_LOWER_BOUND = re.compile(r"^Lower bound:\s+(-?[\d.eE+-]+)", re.MULTILINE)
 
 
 def status_from_pulp(status: int, sol_status: int, is_mip: bool) -> str:
@@ -70,12 +72,15 @@ def _pulp_problem(program: LinearProgram) -> tuple[pulp.LpProblem, list[pulp.LpV
     return problem, columns
 
 
+def stopped_on_limit(log: str) -> bool:
+    """True if CBC's log says a limit (time, nodes, solutions) ended the search."""
+    results = _RESULT.findall(log)
+    return bool(results) and results[-1].strip().startswith("Stopped")
+
+
 def _bound_from_log(log: str) -> float | None:
-    for pattern in (_BEST_POSSIBLE, _LOWER_BOUND):
-        matches = pattern.findall(log)
-        if matches:
-            return float(matches[-1])
-    return None
+    matches = _LOWER_BOUND.findall(log)
+    return float(matches[-1]) if matches else None
 
 
 def _bundled_cbc(options: SolverOptions, log_path: Path) -> pulp.PULP_CBC_CMD:
@@ -117,10 +122,11 @@ class CbcSolver:
             return SolverResult(self.name, status, None, None, None, seconds, None, message)
         values = np.array([column.varValue or 0.0 for column in columns])
         objective = float(pulp.value(problem.objective))
-        bound = (_bound_from_log(log) or objective) if is_mip else objective
-        gap = relative_gap(objective, bound) if is_mip else 0.0
-        if status == "optimal" and gap is not None and gap > max(options.mip_gap, 1e-6) * 1.01:
-            # PuLP said optimal but the log's bound shows CBC stopped short of the gap.
-            status = "feasible"
+        if is_mip and stopped_on_limit(log):
+            status = "feasible"  # whatever PuLP's status says (see module docstring)
+            bound = _bound_from_log(log)
+            gap = relative_gap(objective, bound)
+        else:
+            bound, gap = objective, 0.0
         return SolverResult(self.name, status, objective, bound, gap, seconds, values,
                             pulp.LpSolution[problem.sol_status])
