@@ -39,6 +39,7 @@ since discounts never fall with volume both give the same optimum, which the tes
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import pulp
@@ -101,6 +102,18 @@ class Data:
     share: dict[str, float]  # D_a / D_M
     local_target: dict[str, float]
     total_demand: float  # D_M
+    # the placements indexed by need (a, n), offer (p, t), provider and member
+    by_need: dict[tuple[str, str], list[Placement]] = field(default_factory=dict)
+    by_offer: dict[tuple[str, str], list[Placement]] = field(default_factory=dict)
+    by_provider: dict[str, list[Placement]] = field(default_factory=dict)
+    by_member: dict[str, list[Placement]] = field(default_factory=dict)
+
+    def index(self) -> None:
+        for e in self.placements:
+            self.by_need.setdefault((e.authority, e.need), []).append(e)
+            self.by_offer.setdefault((e.provider, e.offer_type), []).append(e)
+            self.by_provider.setdefault(e.provider, []).append(e)
+            self.by_member.setdefault(e.authority, []).append(e)
 
 
 @dataclass
@@ -124,17 +137,19 @@ class Model:
 # -- data --------------------------------------------------------------------------------------
 
 
-def capacity_scale(instance: Instance, members: list[str], provider) -> float:
-    """SPEC section 5: under ``shared`` a coalition sees D_M / D of every offer and max_places,
-    except in-house provision owned by a member (kept whole); under ``full`` everything."""
-    if instance.policy.baseline_capacity == "full":
-        return 1.0
-    if provider.kind == "in_house" and provider.owner in members:
-        return 1.0
+def capacity_scales(instance: Instance, members: list[str]) -> dict[str, float]:
+    """SPEC section 5, per provider: under ``shared`` a coalition sees D_M / D of every offer and
+    max_places, except in-house provision owned by a member (kept whole); under ``full``
+    everything."""
     total = sum(d.places for d in instance.demand)
-    if total <= 0:
-        return 1.0
-    return sum(d.places for d in instance.demand if d.authority in members) / total
+    mine = sum(d.places for d in instance.demand if d.authority in members)
+    coalition = mine / total if total > 0 else 1.0
+    scales = {}
+    for p in instance.providers.values():
+        kept_whole = p.kind == "in_house" and p.owner in members
+        full = instance.policy.baseline_capacity == "full"
+        scales[p.id] = 1.0 if full or kept_whole else coalition
+    return scales
 
 
 def distance(instance: Instance, listed: dict, authority: str, provider: str
@@ -170,13 +185,13 @@ def coalition_data(instance: Instance, members: list[str]) -> Data:
         if d.authority in members and d.places > 0:
             demand[(d.authority, d.placement_type)] = d.places
     emergency = {t: weeks * types[t].emergency_weekly_price for t in types}
+    scale = capacity_scales(instance, members)
     capacity, max_places = {}, {}
     for p in instance.providers.values():
         if p.max_places is not None:
-            max_places[p.id] = p.max_places * capacity_scale(instance, members, p)
+            max_places[p.id] = p.max_places * scale[p.id]
     for offer in instance.offers:
-        scale = capacity_scale(instance, members, instance.providers[offer.provider])
-        capacity[(offer.provider, offer.placement_type)] = offer.capacity * scale
+        capacity[(offer.provider, offer.placement_type)] = offer.capacity * scale[offer.provider]
     listed = {(row.authority, row.provider): row for row in instance.distances}
     placements = []
     for (a, n) in demand:
@@ -206,8 +221,10 @@ def coalition_data(instance: Instance, members: list[str]) -> Data:
     for a in members:
         own = instance.authorities[a].min_local_share
         target[a] = own if own is not None else policy.min_local_share
-    return Data(list(members), weeks, demand, emergency, capacity, max_places, placements,
+    data = Data(list(members), weeks, demand, emergency, capacity, max_places, placements,
                 group_list, share, target, total)
+    data.index()
+    return data
 
 
 # -- variables ---------------------------------------------------------------------------------
@@ -219,28 +236,25 @@ def add_variables(model: Model, integer_places: bool, individual_rationality: bo
     data = model.data
     category = pulp.LpInteger if integer_places else pulp.LpContinuous
     for i, e in enumerate(data.placements):
-        model.x[e] = pulp.LpVariable(f"x_{i}", lowBound=0, cat=category)
+        model.x[e] = model.problem.add_variable(f"x_{i}", lowBound=0, cat=category)
     for i, key in enumerate(data.demand):
-        model.u[key] = pulp.LpVariable(f"u_{i}", lowBound=0)
+        model.u[key] = model.problem.add_variable(f"u_{i}", lowBound=0)
     used = {e.provider for e in data.placements}
     for j, p in enumerate(model.instance.providers.values()):
         if p.id in used and (p.contract_cost_year > 0 or p.min_places > 0):
-            model.o[p.id] = pulp.LpVariable(f"o_{j}", cat=pulp.LpBinary)
+            model.o[p.id] = model.problem.add_variable(f"o_{j}", cat=pulp.LpBinary)
     for i, a in enumerate(data.members):
         if data.local_target[a] > 0:
-            model.short[a] = pulp.LpVariable(f"short_{i}", lowBound=0)
+            model.short[a] = model.problem.add_variable(f"short_{i}", lowBound=0)
         if individual_rationality:
-            model.excess[a] = pulp.LpVariable(f"excess_{i}", lowBound=0)
-
-
-def of_provider(model: Model, provider: str) -> list[Placement]:
-    return [e for e in model.data.placements if e.provider == provider]
+            model.excess[a] = model.problem.add_variable(f"excess_{i}", lowBound=0)
 
 
 def in_group(model: Model, g: int) -> list[Placement]:
+    """The placements in scope of tier group g."""
     group = model.data.groups[g]
-    return [e for e in model.data.placements
-            if e.provider == group.provider and group.covers(e.offer_type)]
+    return [e for e in model.data.by_provider.get(group.provider, [])
+            if group.covers(e.offer_type)]
 
 
 # -- constraint families -----------------------------------------------------------------------
@@ -249,21 +263,20 @@ def in_group(model: Model, g: int) -> list[Placement]:
 def add_demand(model: Model) -> None:
     """(1) sum over eligible (p,t) of x[a,p,t,n] + u[a,n] = d[a,n]."""
     for (a, n), places in model.data.demand.items():
-        placed = [model.x[e] for e in model.data.placements if e.authority == a and e.need == n]
-        model.problem += pulp.lpSum(placed) + model.u[(a, n)] == places, f"demand_{a}_{n}"
+        placed = [model.x[e] for e in model.data.by_need.get((a, n), [])]
+        model.problem += pulp.lpSum(placed) + model.u[(a, n)] == places
 
 
 def add_capacity(model: Model) -> None:
     """(2) sum over a,n of x[a,p,t,n] <= cap[p,t]; sum over a,t,n <= max_places[p]."""
     for (p, t), cap in model.data.capacity.items():
-        using = [model.x[e] for e in model.data.placements
-                 if e.provider == p and e.offer_type == t]
+        using = [model.x[e] for e in model.data.by_offer.get((p, t), [])]
         if using:
-            model.problem += pulp.lpSum(using) <= cap, f"capacity_{p}_{t}"
+            model.problem += pulp.lpSum(using) <= cap
     for p, limit in model.data.max_places.items():
-        using = [model.x[e] for e in of_provider(model, p)]
+        using = [model.x[e] for e in model.data.by_provider.get(p, [])]
         if using:
-            model.problem += pulp.lpSum(using) <= limit, f"max_places_{p}"
+            model.problem += pulp.lpSum(using) <= limit
 
 
 def add_contracts(model: Model) -> None:
@@ -271,11 +284,11 @@ def add_contracts(model: Model) -> None:
     sum of x of p >= min_places[p] * o[p]."""
     instance = model.instance
     for p, o in model.o.items():
-        total = pulp.lpSum(model.x[e] for e in of_provider(model, p))
-        model.problem += total <= model.data.total_demand * o, f"contract_{p}"
+        total = pulp.lpSum(model.x[e] for e in model.data.by_provider[p])
+        model.problem += total <= model.data.total_demand * o
         minimum = instance.providers[p].min_places
         if minimum > 0:
-            model.problem += total >= minimum * o, f"min_places_{p}"
+            model.problem += total >= minimum * o
 
 
 def add_tiers(model: Model) -> None:
@@ -287,23 +300,19 @@ def add_tiers(model: Model) -> None:
         volume = pulp.lpSum(model.x[e] for e in in_group(model, g))
         z = []
         for k, tier in enumerate(group.tiers):
-            model.z[(g, k)] = pulp.LpVariable(f"z_{g}_{k}", cat=pulp.LpBinary)
+            model.z[(g, k)] = model.problem.add_variable(f"z_{g}_{k}", cat=pulp.LpBinary)
             z.append(model.z[(g, k)])
-        model.problem += pulp.lpSum(z) <= 1, f"tier_pick_{g}"
+        model.problem += pulp.lpSum(z) <= 1
         for k, tier in enumerate(group.tiers):
             if tier.guarantee:
-                model.void[(g, k)] = pulp.LpVariable(f"void_{g}_{k}", lowBound=0)
-                model.problem += (volume + model.void[(g, k)] >= tier.min_places * z[k],
-                                  f"tier_reached_{g}_{k}")
-                model.problem += (model.void[(g, k)] <= tier.min_places * z[k],
-                                  f"void_limit_{g}_{k}")
+                model.void[(g, k)] = model.problem.add_variable(f"void_{g}_{k}", lowBound=0)
+                model.problem += volume + model.void[(g, k)] >= tier.min_places * z[k]
+                model.problem += model.void[(g, k)] <= tier.min_places * z[k]
             else:
-                model.problem += volume >= tier.min_places * z[k], f"tier_reached_{g}_{k}"
+                model.problem += volume >= tier.min_places * z[k]
             if k + 1 < len(group.tiers):
-                model.problem += (volume <= group.tiers[k + 1].min_places + big * (1 - z[k]),
-                                  f"tier_range_{g}_{k}")
-        model.problem += (volume <= group.tiers[0].min_places + big * pulp.lpSum(z),
-                          f"no_tier_range_{g}")
+                model.problem += volume <= group.tiers[k + 1].min_places + big * (1 - z[k])
+        model.problem += volume <= group.tiers[0].min_places + big * pulp.lpSum(z)
 
 
 def add_fees(model: Model) -> None:
@@ -319,13 +328,12 @@ def add_fees(model: Model) -> None:
             spend = pulp.lpSum(e.fee * model.x[e] for e in mine)
             reach = sum(data.demand[(a, n)] for n in {e.need for e in mine})
             big = max(e.fee for e in mine) * reach
-            fee = pulp.LpVariable(f"fee_{g}_{data.members.index(a)}", lowBound=0)
+            fee = model.problem.add_variable(f"fee_{g}_{data.members.index(a)}", lowBound=0)
             model.fee[(a, g)] = fee
             z = [model.z[(g, k)] for k in range(len(group.tiers))]
             for k, tier in enumerate(group.tiers):
-                model.problem += (fee >= (1 - tier.discount_pct / 100) * spend - big * (1 - z[k]),
-                                  f"fee_{g}_{a}_{k}")
-            model.problem += fee >= spend - big * pulp.lpSum(z), f"fee_{g}_{a}_list"
+                model.problem += fee >= (1 - tier.discount_pct / 100) * spend - big * (1 - z[k])
+            model.problem += fee >= spend - big * pulp.lpSum(z)
 
 
 def void_price(model: Model, g: int, k: int) -> float:
@@ -345,11 +353,10 @@ def add_member_costs(model: Model) -> None:
     shared += pulp.lpSum(void_price(model, g, k) * v for (g, k), v in model.void.items())
     for a in data.members:
         terms = []
-        for e in data.placements:
-            if e.authority == a:
-                terms.append(e.non_fee * model.x[e])
-                if e not in tiered:
-                    terms.append(e.fee * model.x[e])
+        for e in data.by_member.get(a, []):
+            terms.append(e.non_fee * model.x[e])
+            if e not in tiered:
+                terms.append(e.fee * model.x[e])
         terms += [fee for (b, _), fee in model.fee.items() if b == a]
         terms += [data.emergency[n] * u for (b, n), u in model.u.items() if b == a]
         model.cost[a] = pulp.lpSum(terms) + data.share[a] * shared
@@ -359,10 +366,10 @@ def add_locality(model: Model) -> None:
     """(6) sum of local x of a >= min_local_share_a * (D_a - sum_n u[a,n]) - short[a]."""
     data = model.data
     for a, short in model.short.items():
-        local = pulp.lpSum(model.x[e] for e in data.placements if e.authority == a and e.local)
+        local = pulp.lpSum(model.x[e] for e in data.by_member.get(a, []) if e.local)
         demand = sum(v for (b, _), v in data.demand.items() if b == a)
         unmet = pulp.lpSum(u for (b, _), u in model.u.items() if b == a)
-        model.problem += local >= data.local_target[a] * (demand - unmet) - short, f"local_{a}"
+        model.problem += local >= data.local_target[a] * (demand - unmet) - short
 
 
 def add_concentration(model: Model) -> None:
@@ -372,16 +379,16 @@ def add_concentration(model: Model) -> None:
     if share >= 1:
         return
     everything = pulp.lpSum(model.x.values())
-    for p in sorted({e.provider for e in model.data.placements}):
+    for p in model.data.by_provider:
         if instance.providers[p].kind in ("independent", "voluntary"):
-            mine = pulp.lpSum(model.x[e] for e in of_provider(model, p))
-            model.problem += mine <= share * everything, f"concentration_{p}"
+            mine = pulp.lpSum(model.x[e] for e in model.data.by_provider[p])
+            model.problem += mine <= share * everything
 
 
 def add_individual_rationality(model: Model, standalone: dict[str, float]) -> None:
     """(8) cost_a <= B_a + excess[a]."""
     for a, excess in model.excess.items():
-        model.problem += model.cost[a] <= standalone[a] + excess, f"ir_{a}"
+        model.problem += model.cost[a] <= standalone[a] + excess
 
 
 def set_objective(model: Model) -> None:
@@ -420,7 +427,10 @@ def build_reference(instance: Instance, members: list[str] | None = None,
 def reference_solver(solver: str, mip_gap: float, time_limit_s: float):
     """PuLP's bundled CBC, or PuLP's in-process HiGHS interface (highspy)."""
     if solver == "cbc":
-        return pulp.PULP_CBC_CMD(msg=False, gapRel=mip_gap, timeLimit=time_limit_s, threads=1)
+        with warnings.catch_warnings():  # PuLP 3.x flags its bundled CBC as deprecated
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return pulp.PULP_CBC_CMD(msg=False, gapRel=mip_gap, timeLimit=time_limit_s,
+                                     threads=1)
     if solver == "highs":
         highs = pulp.HiGHS(msg=False, gapRel=mip_gap, timeLimit=time_limit_s, threads=1)
         if not highs.available():

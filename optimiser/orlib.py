@@ -38,7 +38,15 @@ import numpy as np
 
 from optimiser.errors import InputError, Problem
 from optimiser.records import Instance
-from optimiser.schema import Authority, Demand, Distance, Offer, PlacementType, Policy, Provider
+from optimiser.schema import (
+    Authority,
+    Demand,
+    Distance,
+    Offer,
+    PlacementType,
+    Policy,
+    Provider,
+)
 
 #: the single placement type of an OR-Library instance
 UNIT = "unit"
@@ -92,11 +100,13 @@ def read_cap(path: Path, capacity: float | None = None) -> Instance:
         name=path.stem,
         description=f"OR-Library capacitated warehouse location {path.stem} "
                     f"({m} warehouses x {n} customers)",
-        placement_types={UNIT: PlacementType(id=UNIT, emergency_weekly_price=emergency_year / WEEKS)},
+        placement_types={
+            UNIT: PlacementType(id=UNIT, emergency_weekly_price=emergency_year / WEEKS)},
         authorities={c: Authority(id=c) for c in customers},
         demand=tuple(Demand(authority=customers[i], placement_type=UNIT, places=demand[i])
                      for i in range(n) if served[i]),
-        providers={w: Provider(id=w, contract_cost_year=fixed[j]) for j, w in enumerate(warehouses)},
+        providers={w: Provider(id=w, contract_cost_year=fixed[j])
+                   for j, w in enumerate(warehouses)},
         offers=tuple(Offer(provider=w, placement_type=UNIT, capacity=caps[j], weekly_price=0.0)
                      for j, w in enumerate(warehouses)),
         distances=tuple(Distance(authority=customers[i], provider=warehouses[j], km=0.0,

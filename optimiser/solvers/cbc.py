@@ -40,8 +40,10 @@ def status_from_pulp(status: int, sol_status: int, is_mip: bool) -> str:
 def _pulp_problem(program: LinearProgram) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
     problem = pulp.LpProblem("optimise", pulp.LpMinimize)
     lower, upper, integer = program.col_lower, program.col_upper, program.integrality
+    # PuLP 3.3 attaches variables to their problem (LpVariable(...) alone is deprecated).
+    make = getattr(problem, "add_variable", None) or pulp.LpVariable
     columns = [
-        pulp.LpVariable(
+        make(
             f"c{j}",
             lowBound=None if np.isinf(lower[j]) else float(lower[j]),
             upBound=None if np.isinf(upper[j]) else float(upper[j]),
