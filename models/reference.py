@@ -139,16 +139,18 @@ class Model:
 
 def capacity_scales(instance: Instance, members: list[str]) -> dict[str, float]:
     """SPEC section 5, per provider: under ``shared`` a coalition sees D_M / D of every offer and
-    max_places, except in-house provision owned by a member (kept whole); under ``full``
-    everything."""
+    max_places, under ``full`` all of it; in-house provision is seen whole when its owner is a
+    member and not at all otherwise (a coalition without the owner has none of it to share)."""
     total = sum(d.places for d in instance.demand)
     mine = sum(d.places for d in instance.demand if d.authority in members)
     coalition = mine / total if total > 0 else 1.0
     scales = {}
+    full = instance.policy.baseline_capacity == "full"
     for p in instance.providers.values():
-        kept_whole = p.kind == "in_house" and p.owner in members
-        full = instance.policy.baseline_capacity == "full"
-        scales[p.id] = 1.0 if full or kept_whole else coalition
+        if p.kind == "in_house":
+            scales[p.id] = 1.0 if p.owner in members else 0.0
+        else:
+            scales[p.id] = 1.0 if full else coalition
     return scales
 
 
@@ -299,7 +301,7 @@ def add_tiers(model: Model) -> None:
     for g, group in enumerate(data.groups):
         volume = pulp.lpSum(model.x[e] for e in in_group(model, g))
         z = []
-        for k, tier in enumerate(group.tiers):
+        for k in range(len(group.tiers)):
             model.z[(g, k)] = model.problem.add_variable(f"z_{g}_{k}", cat=pulp.LpBinary)
             z.append(model.z[(g, k)])
         model.problem += pulp.lpSum(z) <= 1
@@ -450,6 +452,8 @@ def solve_reference(instance: Instance, members: list[str] | None = None,
                                policy.mip_gap if mip_gap is None else mip_gap,
                                policy.time_limit_s if time_limit_s is None else time_limit_s)
     model.problem.solve(backend)
+    # PuLP reports CBC stopped at its time limit with a plan as "Optimal" too: an oracle must
+    # be given a time limit it does not reach.
     status = pulp.LpStatus[model.problem.status].lower()
     if status != "optimal":
         return ReferenceResult(None, {}, status)

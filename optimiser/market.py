@@ -118,11 +118,23 @@ def _needs(instance: Instance, members: list[str]) -> pd.DataFrame:
         drop=True)
 
 
+def provider_scale(kind: str, owner: str | None, members: set[str], factor: float) -> float:
+    """The share of a provider's capacity coalition ``members`` sees (SPEC section 5).
+
+    In-house provision owned by a member is kept whole. In-house provision of an authority
+    outside the coalition is not seen at all: `share_in_house` lets it serve the owner's fellow
+    members, and a coalition without the owner has none. (Scaling it by D_M / D instead would
+    let the members' standalone plans claim more of it than exists, breaking the section 5
+    guarantee that the union of standalone plans is a feasible consortium plan.)"""
+    if kind == "in_house":
+        return 1.0 if owner in members else 0.0
+    return factor
+
+
 def _providers(instance: Instance, members: list[str], factor: float) -> pd.DataFrame:
     rows = []
     for p in instance.providers.values():
-        kept_whole = p.kind == "in_house" and p.owner in set(members)
-        scale = 1.0 if kept_whole else factor
+        scale = provider_scale(p.kind, p.owner, set(members), factor)
         rows.append({
             "provider": p.id, "kind": p.kind, "owner": p.owner,
             "usable": rating_allowed(p.rating, instance.policy.min_rating),

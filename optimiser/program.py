@@ -17,6 +17,8 @@ import numpy as np
 import scipy.sparse as sp
 
 INF = float("inf")
+#: slack when rounding integer columns' bounds, so 2.9999999999 stays 3
+BOUND_TOLERANCE = 1e-9
 
 
 def _column(values: object, n: int) -> np.ndarray:
@@ -102,11 +104,22 @@ class LinearProgram:
 
     @property
     def col_lower(self) -> np.ndarray:
-        return self._stack(self.lower)
+        """Lower bounds; integer columns' rounded up to an integer (see ``col_upper``)."""
+        lower = self._stack(self.lower)
+        integer = self.integrality
+        lower[integer] = np.ceil(lower[integer] - BOUND_TOLERANCE)
+        return lower
 
     @property
     def col_upper(self) -> np.ndarray:
-        return self._stack(self.upper)
+        """Upper bounds; integer columns' rounded down to an integer. Exact for any integer
+        program, and needed: HiGHS 1.15's presolve mis-solves integer columns with a
+        fractional upper bound in (0, 1) (it returned a worse plan as "optimal", and called
+        feasible models infeasible, when integer_places met scaled capacities)."""
+        upper = self._stack(self.upper)
+        integer = self.integrality
+        upper[integer] = np.floor(upper[integer] + BOUND_TOLERANCE)
+        return upper
 
     @property
     def integrality(self) -> np.ndarray:

@@ -9,8 +9,19 @@ from optimiser import outputs
 from optimiser.fairness import fairness_figures
 from optimiser.run import RunOutcome
 
-#: pounds: a member whose cost exceeds its standalone by more is reported as not kept whole
-KEPT_WHOLE_TOLERANCE = 0.01
+#: A member is reported not kept whole when its cost exceeds its standalone cost by more than
+#: a penny plus 1e-6 of the money involved: costs are recomputed from places rounded to 6
+#: decimals (``outputs.PLACES_DP``), which moves a £5m member's cost by up to about £0.20 even
+#: when the solver kept it exactly whole.
+KEPT_WHOLE_PENNY = 0.01
+KEPT_WHOLE_RELATIVE = 1e-6
+
+
+def excess_over_standalone(cost: float, standalone: float) -> float:
+    """cost - standalone if that is more than rounding can explain, else 0."""
+    excess = cost - standalone
+    tolerance = KEPT_WHOLE_PENNY + KEPT_WHOLE_RELATIVE * (abs(cost) + abs(standalone))
+    return excess if excess > tolerance else 0.0
 
 
 def _ratio(numerator: float, denominator: float, scale: float = 1.0) -> float | None:
@@ -97,9 +108,9 @@ def summary(outcome: RunOutcome, authorities: pd.DataFrame) -> dict:
     placed, local = float(needs["placed"].sum()), float(needs["placed_local"].sum())
     cost, standalone = plan.total_cost, float(sum(outcome.standalone.cost.values()))
     savings = [s for s in authorities["saving_pct"] if s is not None and not pd.isna(s)]
-    not_whole = [{"authority": a, "excess": plan.member_cost[a] - outcome.standalone.cost[a]}
-                 for a in plan.members
-                 if plan.member_cost[a] - outcome.standalone.cost[a] > KEPT_WHOLE_TOLERANCE]
+    excess = {a: excess_over_standalone(plan.member_cost[a], outcome.standalone.cost[a])
+              for a in plan.members}
+    not_whole = [{"authority": a, "excess": e} for a, e in excess.items() if e > 0]
     shortfall = float(sum(plan.shortfall.values()))
     return {
         "instance": instance.name,

@@ -464,19 +464,20 @@ class Market:
 
     # -- capacity seen by the coalition
 
-    def _keeps_full_capacity(self, provider: str) -> bool:
+    def _seen_share(self, provider: str) -> float:
+        """In-house provision: whole if its owner is a member, none otherwise (a coalition
+        without the owner has no in-house provision of it to share); others: the scale."""
         p = self.instance.providers[provider]
-        return p.kind == "in_house" and p.owner in self.members
+        if p.kind == "in_house":
+            return 1.0 if p.owner in self.members else 0.0
+        return self.capacity_scale
 
     def offer_capacity(self, provider: str, placement_type: str) -> float:
-        capacity = self.offers[(provider, placement_type)].capacity
-        return capacity if self._keeps_full_capacity(provider) else capacity * self.capacity_scale
+        return self.offers[(provider, placement_type)].capacity * self._seen_share(provider)
 
     def max_places(self, provider: str) -> float | None:
         limit = self.instance.providers[provider].max_places
-        if limit is None or self._keeps_full_capacity(provider):
-            return limit
-        return limit * self.capacity_scale
+        return None if limit is None else limit * self._seen_share(provider)
 
     def provider_capacity(self, provider: str) -> float:
         offered = sum(self.offer_capacity(p, t) for (p, t) in self.offers if p == provider)

@@ -256,3 +256,20 @@ def test_voices_on_the_example():
         assert outcome.reference_cost == pytest.approx(3_456_060, abs=0.01)
     # on the example maxmin lifts the smallest saving from 4.53% (Westby) to 4.86%
     assert theta > min(saving_shares(outcomes["volume"]).values()) + 0.003
+
+
+def test_a_coalition_without_the_owner_sees_none_of_its_in_house_provision(make_instance):
+    """A owns H (10 places, 1000/wk); Y charges 2000/wk; A and B need 10 places each, and
+    in-house provision may be shared. Alone, A has all of H: B_A = 10 x 52,000 = 520,000;
+    B has none of it (it is A's, and A is not in B's coalition): B_B = 10 x 104,000 = 1,040,000.
+    Together the plan can only match those, so nobody is left worse off than alone. (Scaling H
+    by B's demand share would have given B_B = 5 x 52,000 + 5 x 104,000 = 780,000, an
+    'alone' plan that takes 5 of A's places, and reported A as not kept whole.)"""
+    folder = build(make_instance, [{"id": "H", "kind": "in_house", "owner": "A"}, {"id": "Y"}],
+                   [offer("H", 1000, capacity=10), offer("Y", 2000)],
+                   [("A", "t", 10), ("B", "t", 10)], emergency=5000,
+                   share_in_house="true", individual_rationality="true")
+    outcome = solve(folder)
+    assert outcome.standalone.cost == pytest.approx({"A": 520_000, "B": 1_040_000})
+    assert outcome.plan.member_cost == pytest.approx({"A": 520_000, "B": 1_040_000})
+    assert summary(outcome, authority_table(outcome))["not_kept_whole"] == []

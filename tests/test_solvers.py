@@ -147,3 +147,19 @@ def test_both_solvers_agree_on_the_example_plan(name):
     outcome = run(load_instance(EXAMPLE, {"solver": name, "mip_gap": "1e-9"}))
     assert outcome.plan.total_cost == pytest.approx(3_456_060, abs=0.01)
     assert outcome.plan.result.solver == name
+
+
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_integer_column_with_a_fractional_upper_bound(name):
+    """minimise 15037 o + 1640 x, x <= 0.86 o, x integer in [0, 0.86], o binary: the optimum
+    is 0 (x can only be 0). HiGHS 1.15's presolve answered o = 1 (15037) until integer columns'
+    bounds were rounded to integers in LinearProgram."""
+    program = LinearProgram()
+    o = program.add_variables("o", 1, 0.0, 1.0, integer=True)
+    x = program.add_variables("x", 1, 0.0, 0.86, integer=True)
+    row = program.add_rows("link", 1, -INF, 0.0)
+    program.add_terms([row[0], row[0]], [x[0], o[0]], [1.0, -0.86])
+    program.add_objective([o[0], x[0]], [15037.0, 1640.0])
+    result = get_solver(name).solve(program, SolverOptions(mip_gap=0))
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(0.0)
