@@ -52,9 +52,8 @@ def solve_consortium(
 ) -> tuple[FrameworkModel, SolverResult]:
     """Build and solve the consortium model under ``voice``; return the model and result."""
     integer = market.instance.policy.integer_places
-    if voice in ("equal", "maxmin", ) or individual_rationality:
-        if standalone is None:
-            raise ValueError(f"voice {voice!r} and individual rationality need standalone costs")
+    if standalone is None and (voice != "volume" or individual_rationality):
+        raise ValueError(f"voice {voice!r} and individual rationality need standalone costs")
     if voice == "maxmin":
         theta = _common_saving_share(market, solve, standalone, individual_rationality)
         model = build_framework_model(market, standalone, individual_rationality, integer)

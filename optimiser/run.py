@@ -7,8 +7,8 @@ figures (savings, fairness, gaps) -> the caller writes them.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from functools import partial
 
 from models.baseline import Standalone, standalone_costs
 from models.voices import solve_consortium
@@ -69,8 +69,6 @@ def solver_for(instance: Instance):
 def run(instance: Instance, members: list[str] | None = None,
         consortium: str | None = None) -> RunOutcome:
     """Solve the consortium of ``members`` under the instance's policy."""
-    import time
-
     started = time.perf_counter()
     chosen = choose_members(instance, members, consortium)
     policy = instance.policy

@@ -6,12 +6,9 @@ each expected figure is that arithmetic, written out.
 
 from __future__ import annotations
 
-import json
 
 import pytest
-from click.testing import CliRunner
 
-from cli import main
 from optimiser.loading import load_instance
 from optimiser.run import run
 from optimiser.tables import summary, authority_table
