@@ -124,5 +124,32 @@ def verify(instance: str, results: str) -> None:
     sys.exit(1)
 
 
+@main.command()
+@click.option("--authorities", type=click.IntRange(min=1), default=10, show_default=True,
+              help="member authorities")
+@click.option("--providers", type=click.IntRange(min=1), default=50, show_default=True,
+              help="providers, in-house ones included")
+@click.option("--types", type=click.IntRange(1, 6), default=6, show_default=True,
+              help="placement types: the first K of foster_standard, foster_specialist, "
+              "residential, supported_16plus, parent_child, residential_complex")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="random seed: the same arguments give the same files")
+@click.option("--force", is_flag=True, help="replace OUT if it exists and is not empty")
+@click.argument("out", type=click.Path(file_okay=False))
+def generate(authorities: int, providers: int, types: int, seed: int, force: bool,
+             out: str) -> None:
+    """Write a seeded synthetic instance (realistic geography and prices) into folder OUT."""
+    from optimiser.generate import check_destination, generate_instance, write_instance
+
+    check_destination(Path(out), overwrite=force)
+    instance = generate_instance(authorities, providers, types, seed)
+    folder = write_instance(instance, Path(out), overwrite=force)
+    click.echo(
+        f"{instance.name}: {len(instance.authorities)} authorities, "
+        f"{len(instance.providers)} providers, {len(instance.offers)} offers, "
+        f"{len(instance.tiers)} tiers written to {folder}"
+    )
+
+
 if __name__ == "__main__":
     main()

@@ -9,12 +9,16 @@ from rich import box
 from rich.table import Table
 
 
+#: the screen shows the largest gaps; gaps.csv has them all
+MAX_GAP_ROWS = 12
+
+
 def _money(value: float | None) -> str:
     return "" if value is None else f"£{value:,.0f}"
 
 
 def _thousands(value: float) -> str:
-    return f"£{value / 1000:,.0f}k"
+    return f"£{round(value / 1000):,}k"  # round() gives an int: no "-0"
 
 
 def _pct(value: float | None, scale: float = 1.0) -> str:
@@ -62,6 +66,9 @@ def print_run(console: Console, summary_text: str, authorities_csv: str, gaps_cs
     console.print(members)
     gaps = [row for row in csv.DictReader(io.StringIO(gaps_csv))
             if float(row["unmet"]) > 0 or float(row["placed_out_of_area"]) > 0]
+    gaps.sort(key=lambda row: -(float(row["unmet"]) + float(row["placed_out_of_area"])))
+    hidden = max(0, len(gaps) - MAX_GAP_ROWS)
+    gaps = gaps[:MAX_GAP_ROWS]
     if gaps:
         table = Table(title="Sufficiency gaps (unmet or placed out of area)",
                       box=box.SIMPLE_HEAD)
@@ -73,6 +80,8 @@ def print_run(console: Console, summary_text: str, authorities_csv: str, gaps_cs
                           _number(float(row["local_capacity"])),
                           _number(float(row["placed_out_of_area"])), _number(float(row["unmet"])))
         console.print(table)
+        if hidden:
+            console.print(f"... and {hidden} smaller gaps: see gaps.csv")
     for member in summary["not_kept_whole"]:
         console.print(f"[yellow]not kept whole:[/yellow] {member['authority']} pays "
                       f"{_money(member['excess'])} more than alone")
