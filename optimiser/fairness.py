@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from optimiser.outputs import RATIO_DP
+
 
 def jain_index(values: list[float]) -> float | None:
     """(sum x)^2 / (n * sum x^2): 1 when all equal, 1/n when one member has everything.
@@ -27,7 +29,12 @@ def gini(values: list[float]) -> float | None:
 def fairness_figures(saving_pct: list[float], total_cost: float,
                      reference_cost: float) -> dict[str, float | None]:
     """min/max saving %, Jain, Gini, and the price of fairness against ``reference_cost`` (the
-    total under ``volume`` without individual rationality)."""
+    total under ``volume`` without individual rationality).
+
+    The indices take saving % as published (``outputs.RATIO_DP`` decimals): near zero, Jain's
+    index jumps between 1 (all exactly equal) and anything at all on solver noise of 1e-9 %,
+    and the published figures are what a reader (and ``optimise verify``) can check."""
+    saving_pct = [round(x, RATIO_DP) for x in saving_pct]
     price = total_cost - reference_cost
     return {
         "min_saving_pct": min(saving_pct) if saving_pct else None,
