@@ -17,7 +17,13 @@ whose volume reaches a higher tier never gains by claiming a lower one, and the 
 same; the open range keeps the copies' bounds simple.
 
 Every member's cost is a variable ``cost[a]`` tied to its formula by one equality row, so
-individual rationality, the voices and reporting all refer to the same expression.
+individual rationality and the voices refer to the same expression. Costs are kept per member
+only when a constraint or weight needs them (individual rationality, ``equal``, ``maxmin``).
+Otherwise (``volume`` without individual rationality) one "holder" carries the consortium's
+total cost, and S[g,k] is the group's spend rather than one copy per member. That is exact for
+the objective, which is the same sum, and removes |members| x |groups| x |tiers| columns and
+rows; members' costs are then recomputed from the plan (``optimiser.plan``), as they always are
+for reporting.
 """
 
 from __future__ import annotations
@@ -44,10 +50,11 @@ class FrameworkModel:
     needs: pd.DataFrame = None  # market.needs + u (column), member
     contract: pd.DataFrame = None  # provider, o (column), contract_cost_year, min_places
     tiers: pd.DataFrame = None  # group, k, z, volume, void (column or -1), min, discount, ...
-    spend: pd.DataFrame = None  # member, group, k, column
+    spend: pd.DataFrame = None  # holder, group, k, column
+    holder_share: np.ndarray = None  # share of shared costs per cost holder
     groups: pd.DataFrame = None  # group, provider, scope, upper, fee_min, fee_max, void_fee
     shortfall: np.ndarray = None  # column per member (-1 where no local target)
-    cost: np.ndarray = None  # column per member
+    cost: np.ndarray = None  # column per cost holder (members, or one for the consortium)
     excess: np.ndarray | None = None
     theta: int | None = None
 
@@ -59,17 +66,23 @@ class FrameworkModel:
 # -- variables ------------------------------------------------------------------------------
 
 
-def add_placement_variables(model: FrameworkModel, integer_places: bool) -> None:
+def add_placement_variables(model: FrameworkModel, integer_places: bool,
+                            member_costs: bool = True) -> None:
     """x[a,p,t,n] in [0, min(d[a,n], cap[p,t])] places on each eligible arc;
-    u[a,n] in [0, d[a,n]] unmet places of each need (bought at the emergency price)."""
+    u[a,n] in [0, d[a,n]] unmet places of each need (bought at the emergency price).
+    Each arc and need also names its cost holder: its member, or 0 (see module docstring)."""
     market, program = model.market, model.program
     arcs = market.arcs.copy()
     members = {a: i for i, a in enumerate(market.members)}
     arcs["member"] = arcs["authority"].map(members).astype(int)
+    arcs["holder"] = arcs["member"] if member_costs else 0
     arcs["x"] = program.add_variables("x", len(arcs), 0.0, arcs["upper"].to_numpy(),
                                       integer=integer_places)
     needs = market.needs.copy()
     needs["member"] = needs["authority"].map(members).astype(int)
+    needs["holder"] = needs["member"] if member_costs else 0
+    share = np.array([market.share[a] for a in market.members])
+    model.holder_share = share if member_costs else np.ones(1)
     needs["u"] = program.add_variables("u", len(needs), 0.0, needs["places"].to_numpy())
     need_row = {(a, n): i for i, (a, n) in enumerate(zip(needs["authority"], needs["need"]))}
     arcs["need_row"] = [need_row[(a, n)] for a, n in zip(arcs["authority"], arcs["need"])]
@@ -94,7 +107,7 @@ def add_tier_variables(model: FrameworkModel) -> None:
     """For each tier group g with an eligible arc, and k = 0..K_g:
     z[g,k] in {0,1} tier k active; V[g,k] >= 0 the group's volume if k is active;
     void[g,k] >= 0 guaranteed but unused places (guarantee tiers only);
-    S[a,g,k] >= 0 member a's in-scope list spend if k is active."""
+    S[h,g,k] >= 0 cost holder h's in-scope list spend if k is active."""
     program, arcs = model.program, model.arcs
     group_of = _group_of_arcs(model)
     arcs["group"] = group_of
@@ -109,8 +122,8 @@ def add_tier_variables(model: FrameworkModel) -> None:
         for k, (minimum, discount, guarantee) in enumerate(levels):
             tiers.append({"group": g, "k": k, "min": minimum, "discount": discount,
                           "guarantee": guarantee})
-        for member in sorted(set(in_group["member"])):
-            spend += [{"member": member, "group": g, "k": k} for k in range(len(levels))]
+        for holder in sorted(set(in_group["holder"])):
+            spend += [{"holder": holder, "group": g, "k": k} for k in range(len(levels))]
     model.groups = pd.DataFrame(groups, columns=["group", "provider", "scope", "upper",
                                                  "fee_min", "fee_max", "void_fee"])
     tiers = pd.DataFrame(tiers, columns=["group", "k", "min", "discount", "guarantee"])
@@ -120,7 +133,7 @@ def add_tier_variables(model: FrameworkModel) -> None:
     tiers["void"] = -1
     tiers.loc[guaranteed, "void"] = program.add_variables("void", int(guaranteed.sum()))
     model.tiers = tiers
-    spend = pd.DataFrame(spend, columns=["member", "group", "k"])
+    spend = pd.DataFrame(spend, columns=["holder", "group", "k"])
     spend["column"] = program.add_variables("S", len(spend))
     model.spend = spend
 
@@ -154,10 +167,10 @@ def _group_row(model: FrameworkModel, g: int, group, in_group: pd.DataFrame) -> 
 
 
 def add_common_variables(model: FrameworkModel, individual_rationality: bool) -> None:
-    """cost[a] free: member a's annual cost; short[a] >= 0 its local shortfall (where it has a
-    local target); excess[a] >= 0 its cost above standalone (with individual rationality)."""
+    """cost[h] free: cost holder h's annual cost; short[a] >= 0 member a's local shortfall (where
+    it has a local target); excess[a] >= 0 its cost above standalone (individual rationality)."""
     program, members = model.program, model.members
-    model.cost = program.add_variables("cost", len(members), -INF, INF)
+    model.cost = program.add_variables("cost", len(model.holder_share), -INF, INF)
     targets = np.array([model.market.local_target[a] for a in members])
     short = np.full(len(members), -1, dtype=np.int64)
     short[targets > 0] = program.add_variables("short", int((targets > 0).sum()))
@@ -175,18 +188,18 @@ def add_member_cost(model: FrameworkModel) -> None:
     void_price[g,k] = W * (lowest weekly price in scope) * (1 - delta_gk/100).
     Fees of arcs outside any tier group are f_e*x_e; inside, sum_k (1 - delta_gk/100)*S[a,g,k]
     (see ``add_discounted_fees``)."""
-    program, arcs, market = model.program, model.arcs, model.market
-    rows = program.add_rows("cost", len(model.members), 0.0, 0.0)
+    program, arcs = model.program, model.arcs
+    rows = program.add_rows("cost", len(model.holder_share), 0.0, 0.0)
     program.add_terms(rows, model.cost, 1.0)
     untiered = (arcs["group"] < 0).to_numpy()
     per_place = arcs["non_fee_year"].to_numpy() + np.where(untiered, arcs["fee_year"], 0.0)
-    program.add_terms(rows[arcs["member"]], arcs["x"], -per_place)
+    program.add_terms(rows[arcs["holder"]], arcs["x"], -per_place)
     spend_discount = model.spend.merge(model.tiers[["group", "k", "discount"]], on=["group", "k"])
-    program.add_terms(rows[spend_discount["member"]], spend_discount["column"],
+    program.add_terms(rows[spend_discount["holder"]], spend_discount["column"],
                       -(1.0 - spend_discount["discount"].to_numpy() / 100.0))
-    program.add_terms(rows[model.needs["member"]], model.needs["u"],
+    program.add_terms(rows[model.needs["holder"]], model.needs["u"],
                       -model.needs["emergency_year"].to_numpy())
-    share = np.array([market.share[a] for a in model.members])
+    share = model.holder_share
     for o, cost in zip(model.contract["o"], model.contract["contract_cost_year"]):
         program.add_terms(rows, np.full(len(rows), o), -share * cost)
     for void, price in _void_prices(model):
@@ -279,30 +292,30 @@ def add_tier_selection(model: FrameworkModel) -> None:
 
 
 def add_discounted_fees(model: FrameworkModel) -> None:
-    """(5) discount: member a's in-scope list spend is split over the tier copies,
-      sum_k S[a,g,k] = sum over a's arcs e in scope of f_e * x_e,
-      S[a,g,k] <= Smax[a,g] * z[g,k],
-    so its fee is sum_k (1 - delta_gk/100) * S[a,g,k] (used in ``add_member_cost``): the list
+    """(5) discount: cost holder h's in-scope list spend is split over the tier copies,
+      sum_k S[h,g,k] = sum over h's arcs e in scope of f_e * x_e,
+      S[h,g,k] <= Smax[h,g] * z[g,k],
+    so its fee is sum_k (1 - delta_gk/100) * S[h,g,k] (used in ``add_member_cost``): the list
     fee less discount_pct of the part in scope of the active tier. Spend and volume copies are
     tied by the fee range of the scope, which tightens the relaxation:
-      fmin_g * V[g,k] <= sum_a S[a,g,k] <= fmax_g * V[g,k]."""
+      fmin_g * V[g,k] <= sum_h S[h,g,k] <= fmax_g * V[g,k]."""
     program, spend, arcs, groups = model.program, model.spend, model.arcs, model.groups
     if spend.empty:
         return
-    pairs = spend[["member", "group"]].drop_duplicates().reset_index(drop=True)
-    row_of_pair = {pair: i for i, pair in enumerate(zip(pairs["member"], pairs["group"]))}
+    pairs = spend[["holder", "group"]].drop_duplicates().reset_index(drop=True)
+    row_of_pair = {pair: i for i, pair in enumerate(zip(pairs["holder"], pairs["group"]))}
     rows = program.add_rows("spend", len(pairs), 0.0, 0.0)
-    pair_rows = rows[[row_of_pair[p] for p in zip(spend["member"], spend["group"])]]
+    pair_rows = rows[[row_of_pair[p] for p in zip(spend["holder"], spend["group"])]]
     program.add_terms(pair_rows, spend["column"], 1.0)
     tiered = arcs[arcs["group"] >= 0]
-    arc_rows = rows[[row_of_pair[p] for p in zip(tiered["member"], tiered["group"])]]
+    arc_rows = rows[[row_of_pair[p] for p in zip(tiered["holder"], tiered["group"])]]
     program.add_terms(arc_rows, tiered["x"], -tiered["fee_year"].to_numpy())
     largest = _largest_member_spend(model, pairs)
     spend_z = spend.merge(model.tiers[["group", "k", "z", "volume"]], on=["group", "k"])
     rows = program.add_rows("spend_upper", len(spend_z), -INF, 0.0)
     program.add_terms(rows, spend_z["column"], 1.0)
     program.add_terms(rows, spend_z["z"],
-                      -np.array([largest[p] for p in zip(spend_z["member"], spend_z["group"])]))
+                      -np.array([largest[p] for p in zip(spend_z["holder"], spend_z["group"])]))
     tier_rows = {key: i for i, key in enumerate(zip(model.tiers["group"], model.tiers["k"]))}
     low = program.add_rows("spend_low", len(model.tiers), 0.0, INF)
     high = program.add_rows("spend_high", len(model.tiers), -INF, 0.0)
@@ -317,15 +330,15 @@ def add_discounted_fees(model: FrameworkModel) -> None:
 
 
 def _largest_member_spend(model: FrameworkModel, pairs: pd.DataFrame) -> dict:
-    """Smax[a,g] = fmax_g * min(a's demand reachable in scope, U_g)."""
+    """Smax[h,g] = fmax_g * min(h's demand reachable in scope, U_g)."""
     arcs, needs = model.arcs, model.needs
-    tiered = arcs[arcs["group"] >= 0].drop_duplicates(["member", "group", "need_row"])
+    tiered = arcs[arcs["group"] >= 0].drop_duplicates(["holder", "group", "need_row"])
     reach = (tiered.assign(places=needs["places"].to_numpy()[tiered["need_row"]])
-             .groupby(["member", "group"])["places"].sum())
+             .groupby(["holder", "group"])["places"].sum())
     groups = model.groups.set_index("group")
     return {(m, g): float(groups.at[g, "fee_max"]) * min(float(reach[(m, g)]),
                                                           float(groups.at[g, "upper"]))
-            for m, g in zip(pairs["member"], pairs["group"])}
+            for m, g in zip(pairs["holder"], pairs["group"])}
 
 
 def add_locality(model: FrameworkModel) -> None:
@@ -397,7 +410,7 @@ def add_saving_floor(model: FrameworkModel, standalone: dict[str, float],
 
 
 def set_objective(model: FrameworkModel, weights: np.ndarray) -> None:
-    """minimise sum_a w_a * cost_a + local_shortfall_penalty_year * sum_a short[a]
+    """minimise sum_h w_h * cost_h + local_shortfall_penalty_year * sum_a short[a]
     + EXCESS_PENALTY * sum_a excess[a]; w_a = 1 for ``volume``,
     (sum_b B_b / |A|) / B_a for ``equal``."""
     program = model.program
@@ -421,11 +434,15 @@ def build_framework_model(
     standalone: dict[str, float] | None = None,
     individual_rationality: bool = False,
     integer_places: bool = False,
+    member_costs: bool = True,
 ) -> FrameworkModel:
     """Variables and constraint families (1)-(8) of SPEC section 4 for ``market``; the
-    objective is set by the caller (``set_objective`` for the chosen voice)."""
+    objective is set by the caller (``set_objective`` for the chosen voice). With
+    ``member_costs`` off, one cost holder carries the total (see the module docstring)."""
+    if not member_costs and individual_rationality:
+        raise ValueError("individual rationality needs each member's cost")
     model = FrameworkModel(market)
-    add_placement_variables(model, integer_places)
+    add_placement_variables(model, integer_places, member_costs)
     add_contract_variables(model)
     add_tier_variables(model)
     add_common_variables(model, individual_rationality)

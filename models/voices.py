@@ -54,14 +54,17 @@ def solve_consortium(
     integer = market.instance.policy.integer_places
     if standalone is None and (voice != "volume" or individual_rationality):
         raise ValueError(f"voice {voice!r} and individual rationality need standalone costs")
+    member_costs = voice != "volume" or individual_rationality
     if voice == "maxmin":
         theta = _common_saving_share(market, solve, standalone, individual_rationality)
         model = build_framework_model(market, standalone, individual_rationality, integer)
         add_saving_floor(model, standalone, theta_lower=theta - THETA_TOLERANCE)
     else:
-        model = build_framework_model(market, standalone, individual_rationality, integer)
-    set_objective(model, voice_weights("volume" if voice == "maxmin" else voice,
-                                       market.members, standalone))
+        model = build_framework_model(market, standalone, individual_rationality, integer,
+                                      member_costs)
+    weights = voice_weights("volume" if voice == "maxmin" else voice, market.members,
+                            standalone)
+    set_objective(model, weights if member_costs else np.ones(1))
     return model, solve(model.program)
 
 

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from conftest import write_instance
 from random_instances import instance_tables, random_instance
@@ -230,3 +231,23 @@ def test_a_shared_contract_cost_leaves_a_small_member_not_kept_whole(make_instan
     reference = solve_reference(instance, standalone=standalone, mip_gap=1e-9)
     assert reference.objective == pytest.approx(1_670_000 + 1000 * 8_000)
     assert reference.member_cost["Small"] == pytest.approx(112_000)
+
+
+@pytest.mark.parametrize("seed", range(300, 312))
+def test_one_cost_holder_gives_the_same_optimum_as_per_member_costs(seed):
+    """Under `volume` without individual rationality the model carries one cost holder (the
+    consortium's total) instead of one per member: the optimum must not change."""
+    from models.framework import build_framework_model, set_objective
+
+    instance = random_instance(seed, policy={"mip_gap": 1e-9})
+    market = build_market(instance)
+    solve = solver_for(instance)
+    objectives, sizes = [], []
+    for member_costs in (True, False):
+        model = build_framework_model(market, member_costs=member_costs)
+        set_objective(model, np.ones(len(model.holder_share)))
+        result = solve(model.program)
+        objectives.append(result.objective)
+        sizes.append(model.program.num_cols)
+    assert objectives[1] == pytest.approx(objectives[0], rel=1e-7)
+    assert sizes[1] <= sizes[0]

@@ -1,0 +1,52 @@
+"""Print the README's "North West in numbers" from a results folder of `optimise run`.
+
+    optimise run instances/north-west --out results/north-west
+    python instances/north_west_in_numbers.py results/north-west
+
+Each authority's share of children placed within 20 miles in the plan (``local_share``:
+local_radius_km is 32.19 km = 20 miles) beside the DfE 2024 share of new placements within 20
+miles among those with a known distance, and the sufficiency gaps by placement type.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from optimiser.build.sources import new_placements_within_20_miles  # noqa: E402
+
+
+def main(results: Path) -> None:
+    summary = json.loads((results / "summary.json").read_text())
+    totals = summary["totals"]
+    print(f"Plan: annual cost £{totals['annual_cost'] / 1e6:,.1f}m against "
+          f"£{totals['standalone_cost'] / 1e6:,.1f}m alone: saving "
+          f"£{totals['saving'] / 1e6:,.1f}m ({totals['saving_pct']:.1f}%); "
+          f"{totals['placed']:,.0f} of {totals['demand']:,.0f} places placed, "
+          f"{totals['unmet']:,.0f} unmet; {100 * totals['local_share']:.1f}% within 20 miles.\n")
+    members = pd.read_csv(results / "authorities.csv")
+    dfe = new_placements_within_20_miles(HERE / "sources", 2024)
+    table = members.merge(dfe, left_on="authority", right_on="gss_code", how="left")
+    print("| authority | saving % | within 20 miles, plan | within 20 miles, DfE 2024 "
+          "(new placements) |")
+    print("|---|---:|---:|---:|")
+    for row in table.itertuples():
+        print(f"| {row.name} | {row.saving_pct:.1f}% | {100 * row.local_share:.1f}% | "
+              f"{100 * row.share_within_20_miles:.1f}% |")
+    gaps = pd.read_csv(results / "gaps.csv").groupby("placement_type")[
+        ["demand", "local_capacity", "placed_local", "placed_out_of_area", "unmet"]].sum()
+    print("\n| placement type | demand | placed within 20 miles | placed further | unmet |")
+    print("|---|---:|---:|---:|---:|")
+    for placement_type, row in gaps.iterrows():
+        print(f"| {placement_type} | {row.demand:,.0f} | {row.placed_local:,.0f} | "
+              f"{row.placed_out_of_area:,.0f} | {row.unmet:,.0f} |")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
