@@ -16,14 +16,15 @@ than stopping at the next tier's m: discounts never fall with volume (validated)
 whose volume reaches a higher tier never gains by claiming a lower one, and the optimum is the
 same; the open range keeps the copies' bounds simple.
 
-Every member's cost is a variable ``cost[a]`` tied to its formula by one equality row, so
-individual rationality and the voices refer to the same expression. Costs are kept per member
-only when a constraint or weight needs them (individual rationality, ``equal``, ``maxmin``).
-Otherwise (``volume`` without individual rationality) one "holder" carries the consortium's
-total cost, and S[g,k] is the group's spend rather than one copy per member. That is exact for
-the objective, which is the same sum, and removes |members| x |groups| x |tiers| columns and
-rows; members' costs are then recomputed from the plan (``optimiser.plan``), as they always are
-for reporting.
+Costs are carried by "cost holders": each *tracked* member has its own holder, a variable
+``cost[a]`` tied to its cost_a formula by one equality row, so individual rationality and the
+voices refer to the same expression; the untracked members share one holder carrying the sum of
+their costs, and the spend copies S[h,g,k] are per holder. Tracking every member costs
+|members| x |groups| x |tiers| columns and rows (on England, 269,000 of each, and the LP slows
+from 12 s to minutes), so members are tracked only where a constraint or weight needs them:
+all of them for ``equal`` and ``maxmin``, none for ``volume``, and for individual rationality
+only those whose rule would otherwise bind (added lazily by ``models.voices``). Members' costs
+are always recomputed from the plan for reporting (``optimiser.plan``).
 """
 
 from __future__ import annotations
@@ -51,11 +52,12 @@ class FrameworkModel:
     contract: pd.DataFrame = None  # provider, o (column), contract_cost_year, min_places
     tiers: pd.DataFrame = None  # group, k, z, volume, void (column or -1), min, discount, ...
     spend: pd.DataFrame = None  # holder, group, k, column
+    tracked: tuple[str, ...] = ()  # members with their own cost holder (the first holders)
     holder_share: np.ndarray = None  # share of shared costs per cost holder
     groups: pd.DataFrame = None  # group, provider, scope, upper, fee_min, fee_max, void_fee
     shortfall: np.ndarray = None  # column per member (-1 where no local target)
     cost: np.ndarray = None  # column per cost holder (members, or one for the consortium)
-    excess: np.ndarray | None = None
+    excess: np.ndarray | None = None  # column per tracked member (individual rationality)
     theta: int | None = None
 
     @property
@@ -67,7 +69,7 @@ class FrameworkModel:
 
 
 def add_placement_variables(model: FrameworkModel, integer_places: bool,
-                            member_costs: bool = True) -> None:
+                            tracked: tuple[str, ...]) -> None:
     """x[a,p,t,n] in [0, min(d[a,n], cap[p,t])] places on each eligible arc;
     u[a,n] in [0, d[a,n]] unmet places of each need (bought at the emergency price).
     Each arc and need also names its cost holder: its member, or 0 (see module docstring)."""
@@ -75,20 +77,31 @@ def add_placement_variables(model: FrameworkModel, integer_places: bool,
     arcs = market.arcs.copy()
     members = {a: i for i, a in enumerate(market.members)}
     arcs["member"] = arcs["authority"].map(members).astype(int)
-    arcs["holder"] = arcs["member"] if member_costs else 0
     arcs["x"] = program.add_variables("x", len(arcs), 0.0, arcs["upper"].to_numpy(),
                                       integer=integer_places)
     needs = market.needs.copy()
     needs["member"] = needs["authority"].map(members).astype(int)
-    needs["holder"] = needs["member"] if member_costs else 0
-    share = np.array([market.share[a] for a in market.members])
-    model.holder_share = share if member_costs else np.ones(1)
+    holder_of, model.holder_share = _cost_holders(market, tracked)
+    model.tracked = tuple(tracked)
+    arcs["holder"] = holder_of[arcs["member"].to_numpy()]
+    needs["holder"] = holder_of[needs["member"].to_numpy()]
     needs["u"] = program.add_variables("u", len(needs), 0.0, needs["places"].to_numpy())
     need_row = {(a, n): i for i, (a, n) in enumerate(zip(needs["authority"], needs["need"]))}
     arcs["need_row"] = [need_row[(a, n)] for a, n in zip(arcs["authority"], arcs["need"])]
     offer_keys = pd.MultiIndex.from_frame(arcs[["provider", "placement_type"]])
     arcs["offer_row"] = pd.factorize(offer_keys)[0]
     model.arcs, model.needs = arcs, needs
+
+
+def _cost_holders(market: Market, tracked: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Holder of each member (tracked members first, in order; the rest share the last) and
+    each holder's share of the shared costs."""
+    position = {a: i for i, a in enumerate(tracked)}
+    rest = len(tracked)
+    holder_of = np.array([position.get(a, rest) for a in market.members], dtype=np.int64)
+    share = np.zeros(rest + (len(tracked) < len(market.members)))
+    np.add.at(share, holder_of, [market.share[a] for a in market.members])
+    return holder_of, share
 
 
 def add_contract_variables(model: FrameworkModel) -> None:
@@ -176,7 +189,7 @@ def add_common_variables(model: FrameworkModel, individual_rationality: bool) ->
     short[targets > 0] = program.add_variables("short", int((targets > 0).sum()))
     model.shortfall = short
     if individual_rationality:
-        model.excess = program.add_variables("excess", len(members))
+        model.excess = program.add_variables("excess", len(model.tracked))
 
 
 # -- constraint families (SPEC section 4) --------------------------------------------------
@@ -384,12 +397,13 @@ def add_concentration(model: FrameworkModel) -> None:
 
 
 def add_individual_rationality(model: FrameworkModel, standalone: dict[str, float]) -> None:
-    """(8) individual rationality: cost_a <= B_a + excess[a] for every member; excess is
-    penalised at EXCESS_PENALTY per pound (see ``set_objective``)."""
+    """(8) individual rationality: cost_a <= B_a + excess[a] for every tracked member (the
+    others satisfy it without a row, see ``models.voices``); excess is penalised at
+    EXCESS_PENALTY per pound (see ``set_objective``)."""
     program = model.program
-    bound = np.array([standalone[a] for a in model.members])
+    bound = np.array([standalone[a] for a in model.tracked])
     rows = program.add_rows("individual_rationality", len(bound), -INF, bound)
-    program.add_terms(rows, model.cost, 1.0)
+    program.add_terms(rows, model.cost[: len(model.tracked)], 1.0)
     program.add_terms(rows, model.excess, -1.0)
 
 
@@ -398,6 +412,8 @@ def add_saving_floor(model: FrameworkModel, standalone: dict[str, float],
     """Voice ``maxmin``: cost_a <= (1 - theta) * B_a for every member with B_a > 0,
     written cost_a + B_a * theta <= B_a; theta <= 1 is the common saving share."""
     program = model.program
+    if model.tracked != model.members:
+        raise ValueError("maxmin needs every member's cost")
     model.theta = int(program.add_variables("theta", 1, theta_lower, 1.0)[0])
     members = [i for i, a in enumerate(model.members) if standalone[a] > 0]
     bound = np.array([standalone[model.members[i]] for i in members])
@@ -434,15 +450,14 @@ def build_framework_model(
     standalone: dict[str, float] | None = None,
     individual_rationality: bool = False,
     integer_places: bool = False,
-    member_costs: bool = True,
+    tracked: tuple[str, ...] | None = None,
 ) -> FrameworkModel:
     """Variables and constraint families (1)-(8) of SPEC section 4 for ``market``; the
-    objective is set by the caller (``set_objective`` for the chosen voice). With
-    ``member_costs`` off, one cost holder carries the total (see the module docstring)."""
-    if not member_costs and individual_rationality:
-        raise ValueError("individual rationality needs each member's cost")
+    objective is set by the caller (``set_objective`` for the chosen voice). ``tracked``: the
+    members with their own cost holder (default all; see the module docstring)."""
     model = FrameworkModel(market)
-    add_placement_variables(model, integer_places, member_costs)
+    add_placement_variables(model, integer_places,
+                            market.members if tracked is None else tuple(tracked))
     add_contract_variables(model)
     add_tier_variables(model)
     add_common_variables(model, individual_rationality)

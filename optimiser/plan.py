@@ -31,7 +31,8 @@ class Plan:
     contracted: frozenset[str]
     member_cost: dict[str, float]
     shortfall: dict[str, float]  # local shortfall places per member
-    excess: dict[str, float]  # cost above standalone, members with IR only
+    excess: dict[str, float]  # solver's excess of members with a rationality row (the others
+    # are within their standalone cost by construction: models.voices._solve_volume)
     shared_contract: float
     shared_void: float
 
@@ -130,4 +131,4 @@ def _shortfall(model: FrameworkModel, arcs: pd.DataFrame, needs: pd.DataFrame) -
 def _excess(model: FrameworkModel, values: np.ndarray) -> dict[str, float]:
     if model.excess is None:
         return {}
-    return {a: float(values[c]) for a, c in zip(model.members, model.excess)}
+    return {a: float(values[c]) for a, c in zip(model.tracked, model.excess)}
