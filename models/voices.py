@@ -81,6 +81,9 @@ def _solve_volume(market: Market, solve: SolveFn, standalone: dict[str, float] |
     """
     integer = market.instance.policy.integer_places
     tracked: tuple[str, ...] = ()
+    pairs = len(market.members) * len(market.groups)
+    if individual_rationality and pairs <= TRACK_ALL_BELOW_PAIRS:
+        tracked = market.members  # cheap enough: one solve rather than rounds
     while True:
         model = build_framework_model(market, standalone, individual_rationality, integer,
                                       tracked)
@@ -93,6 +96,11 @@ def _solve_volume(market: Market, solve: SolveFn, standalone: dict[str, float] |
             return model, result
         tracked = tuple(a for a in market.members if a in above or a in tracked)
 
+
+#: With individual rationality, every member is tracked from the start when members x tier
+#: groups is at most this (the per-member copies are cheap and one solve beats several rounds:
+#: the North West, 24 x 303, runs in 7 s this way against 40 s lazily); above it, lazily.
+TRACK_ALL_BELOW_PAIRS = 20_000
 
 #: a member is above its standalone cost by more than rounding explains: a penny plus 1e-7 of
 #: it (costs are recomputed from places rounded to 6 decimals)
