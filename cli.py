@@ -151,5 +151,55 @@ def generate(authorities: int, providers: int, types: int, seed: int, force: boo
     )
 
 
+@main.command()
+@click.argument("instance", type=click.Path(exists=True, dir_okay=True, file_okay=True))
+@click.option("--fail", "fail", multiple=True, metavar="P",
+              help="provider id that fails; repeated, they fail together (one scenario)")
+@click.option("--n-1", "n_minus_1", type=click.IntRange(min=1), metavar="K",
+              help="each of the K largest providers of the base plan fails alone")
+@click.option("--demand", "demand", multiple=True, metavar="SPEC",
+              help="demand shock, e.g. +20%, -10%, +20%:foster_standard, +20%:E08000003 "
+              "(repeatable, each its own scenario)")
+@click.option("--members", help="comma-separated authority ids forming the consortium")
+@click.option("--consortium", help="a named consortium of the instance's consortia table")
+@click.option("--solver", type=click.Choice(["highs", "cbc"]))
+@click.option("--time-limit", type=float, help="seconds per solve")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="override any policy key (repeatable)")
+@click.option("--out", type=click.Path(file_okay=False), help="results folder "
+              "(default results/<instance name>-stress)")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="scenarios solved in parallel (spawned processes)")
+@click.option("--json", "as_json", is_flag=True, help="print stress_summary.json on stdout")
+@click.option("--quiet", is_flag=True, help="no progress bar")
+def stress(instance: str, fail: tuple[str, ...], n_minus_1: int | None, demand: tuple[str, ...],
+           members: str | None, consortium: str | None, solver: str | None,
+           time_limit: float | None, settings: tuple[str, ...], out: str | None, workers: int,
+           as_json: bool, quiet: bool) -> None:
+    """Re-plan INSTANCE under provider failures and demand shocks; report each scenario's
+    change in cost, unmet places and local share per member, and the worst case."""
+    from optimiser.stress import STRESS_SUMMARY, ProgressBar, print_stress, stress_files
+    from optimiser.stress import stress as stress_instance
+    from optimiser.writers import write_folder
+
+    overrides = _overrides(settings, solver=solver, time_limit_s=time_limit)
+    loaded = load_instance(instance, overrides)
+    _print_warnings(loaded.warnings)
+    with ProgressBar(console, enabled=not quiet) as progress:
+        outcome = stress_instance(loaded, _member_list(members), consortium, fail=fail,
+                                  n_minus_1=n_minus_1 or 0, demand=demand, workers=workers,
+                                  progress=progress)
+    files = stress_files(outcome)
+    folder = write_folder(Path(out) if out else _default_out(f"{loaded.name}-stress"), files)
+    if as_json:
+        click.echo(files[STRESS_SUMMARY], nl=False)
+    else:
+        print_stress(Console(), files[STRESS_SUMMARY])
+        click.echo(f"results written to {folder}")
+    if outcome.failed:
+        raise SolveError(f"no plan for {len(outcome.failed)} scenario(s): "
+                         f"{', '.join(outcome.failed)} (see {folder / STRESS_SUMMARY})")
+
+
 if __name__ == "__main__":
     main()
