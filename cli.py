@@ -87,24 +87,31 @@ def _default_out(name: str) -> Path:
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="override any policy key (repeatable)")
 @click.option("--json", "as_json", is_flag=True, help="print summary.json on stdout")
+@click.option("--investment/--no-investment", default=True, show_default=True,
+              help="investment signals (investment.csv): the saving of one more place of "
+              "each type at each member")
 def run(instance: str, out: str | None, members: str | None, consortium: str | None,
         voice: str | None, solver: str | None, time_limit: float | None,
-        settings: tuple[str, ...], as_json: bool) -> None:
+        settings: tuple[str, ...], as_json: bool, investment: bool) -> None:
     """Solve INSTANCE, print a summary and write the result files."""
     from optimiser.display import print_run
+    from optimiser.investment import INVESTMENT, investment_signals
     from optimiser.run import run as run_instance
+    from optimiser.sufficiency import SUFFICIENCY, local_sufficiency
     from optimiser.writers import result_files, write_folder
 
     overrides = _overrides(settings, voice=voice, solver=solver, time_limit_s=time_limit)
     loaded = load_instance(instance, overrides)
     _print_warnings(loaded.warnings)
     outcome = run_instance(loaded, _member_list(members), consortium)
-    files = result_files(outcome)
+    signals = investment_signals(outcome) if investment else None
+    files = result_files(outcome, local_sufficiency(outcome), signals)
     folder = write_folder(Path(out) if out else _default_out(loaded.name), files)
     if as_json:
         click.echo(files["summary.json"], nl=False)
     else:
-        print_run(Console(), files["summary.json"], files["authorities.csv"], files["gaps.csv"])
+        print_run(Console(), files["summary.json"], files["authorities.csv"], files["gaps.csv"],
+                  files[SUFFICIENCY], files.get(INVESTMENT))
         click.echo(f"results written to {folder}")
 
 

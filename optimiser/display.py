@@ -29,7 +29,8 @@ def _number(value: float) -> str:
     return f"{value:,.1f}"
 
 
-def print_run(console: Console, summary_text: str, authorities_csv: str, gaps_csv: str) -> None:
+def print_run(console: Console, summary_text: str, authorities_csv: str, gaps_csv: str,
+              sufficiency_csv: str | None = None, investment_csv: str | None = None) -> None:
     """Print the summary from the very files written, so screen and files never disagree."""
     import csv
     import io
@@ -82,8 +83,66 @@ def print_run(console: Console, summary_text: str, authorities_csv: str, gaps_cs
         console.print(table)
         if hidden:
             console.print(f"... and {hidden} smaller gaps: see gaps.csv")
+    if sufficiency_csv is not None:
+        _print_sufficiency(console, list(csv.DictReader(io.StringIO(sufficiency_csv))), names)
+    if investment_csv is not None:
+        _print_investment(console, list(csv.DictReader(io.StringIO(investment_csv))), names)
     for member in summary["not_kept_whole"]:
         console.print(f"[yellow]not kept whole:[/yellow] {member['authority']} pays "
                       f"{_money(member['excess'])} more than alone")
     for warning in summary["warnings"]:
         console.print(f"[yellow]warning:[/yellow] {warning}")
+
+
+#: the screen lists this many investment signals; investment.csv has them all
+MAX_SIGNAL_ROWS = 5
+#: places below which a member's local max alone and its local places count as equal (the
+#: screen shows one decimal)
+SHOWN_PLACES = 0.05
+
+
+def _print_sufficiency(console: Console, rows: list[dict], names: dict) -> None:
+    """Members whose best local placement alone exceeds what the consortium's plan places
+    locally for them (sufficiency.csv summed over their needs)."""
+    totals: dict[str, list[float]] = {}
+    for row in rows:
+        sums = totals.setdefault(row["authority"], [0.0, 0.0, 0.0, 0.0])
+        for i, column in enumerate(("demand", "local_max_alone", "local_max_consortium",
+                                    "placed_local")):
+            sums[i] += float(row[column])
+    worse = [(a, t) for a, t in totals.items() if t[1] > t[3] + SHOWN_PLACES]
+    if not worse:
+        console.print("Local sufficiency: every member places at least as much locally in the "
+                      "consortium as it could at best alone (sufficiency.csv).")
+        return
+    table = Table(title="Local sufficiency: members who could place more locally alone",
+                  box=box.SIMPLE_HEAD)
+    for column in ("authority", "demand", "local max alone", "local max together",
+                   "placed locally"):
+        table.add_column(column, justify="left" if column == "authority" else "right",
+                         overflow="fold")
+    for a, (demand, alone, together, placed) in worse:
+        table.add_row(names.get(a, a), _number(demand), _number(alone), _number(together),
+                      _number(placed))
+    console.print(table)
+
+
+def _print_investment(console: Console, rows: list[dict], names: dict) -> None:
+    """The top investment signals: one more place of a type at a member, £ saved a year."""
+    rows = [row for row in rows if float(row["saving_per_place_year"]) > 0][:MAX_SIGNAL_ROWS]
+    if not rows:
+        console.print("Investment: no new place would lower the consortium's cost "
+                      "(investment.csv).")
+        return
+    table = Table(title="Where one more place is worth most (£ a year per place)",
+                  box=box.SIMPLE_HEAD)
+    for column in ("rank", "at", "type", "saving", "re-solved", "price a week"):
+        table.add_column(column, justify="left" if column in ("at", "type") else "right",
+                         overflow="fold")
+    for row in rows:
+        resolved = row["resolve_saving"]
+        table.add_row(row["rank"], names.get(row["authority"], row["authority"]),
+                      row["placement_type"], _money(float(row["saving_per_place_year"])),
+                      _money(float(resolved)) if resolved else "",
+                      _money(float(row["price_assumed_weekly"])))
+    console.print(table)

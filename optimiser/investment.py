@@ -13,34 +13,44 @@ candidate (its demand is already reported as unmet in gaps.csv).
 The signal is the marginal value of the candidate's capacity in the consortium's model with its
 integer decisions fixed. Let v(b) be the optimal objective of the run's model (voice ``volume``:
 total annual cost + local shortfall and excess penalties; the run's individual rationality rows
-and tracked members) with every tier z and contract o fixed at the plan's values, places
-continuous (also under ``integer_places``), and every candidate's capacity row
-``sum_{b,n} x[b,cand,t,n] <= b`` at b = 0. v is convex and piecewise linear in b, and its
-slope is the dual of the capacity row: the saving of one more place is -dv/db.
+and tracked members; for ``equal`` and ``maxmin`` runs, the volume objective over the plan's
+tiers and contracts) with every tier z and contract o fixed at the plan's values, places
+continuous (also under ``integer_places``), and each candidate's capacity row
+``sum_{b,n} x[b,cand,t,n] <= b_cand``. All b_cand = 0 is the plan itself (the candidates add
+nothing). v is convex and piecewise linear in b_cand; the saving of one more place is the slope
+-dv/db_cand just above 0, which is the dual of the capacity row:
 
-HiGHS' sign convention: ``row_dual`` y is dv/d(row bound), so for a minimisation a binding
-``<=`` row has y <= 0 and the saving per place is -y; reduced costs are d = c - A^T y. At b = 0
-the candidate's columns sit at 0 with the row tight, a degenerate vertex: HiGHS may return any
-y_cap <= -s for the row and put the rest in the columns' reduced costs (after presolve removes
-the row, typically y_cap = 0). So the dual is read in a form that does not depend on that
-split: with y' the row duals with the candidate's own rows removed (its capacity row, and its
-concentration row when max_provider_share < 1, which is slack for a place or more),
+    saving_per_place_year(a,t) = -y_cand,  y = HiGHS ``row_dual`` of the LP at b_cand = STEP
 
-    s(a,t) = max(0, max over the candidate's arcs j of -(c_j - A_j^T y'))
+HiGHS' sign convention: ``row_dual`` y is d(objective)/d(row bound), reduced costs are
+d = c - A^T y; for a minimisation a binding ``<=`` row has y <= 0, so the saving is -y (checked
+on a one-row LP: min -3x, 2x <= 1 gives y = -1.5).
 
-the most that one of its arcs would lower the objective per place, priced at the other rows'
-duals. -s(a,t) is the capacity row's dual at the basis in which that arc enters (the largest
-y_cap <= 0 keeping every reduced cost >= 0): the right-hand slope of v at 0 for these duals of
-the other rows. Because y' (with y_cap = -s) is dual feasible for every b, weak duality gives
-v(0) - v(1) <= s: re-solving with one place can confirm s, never beat it (up to tolerances). They
-are equal when the basis stays optimal over the step (the place is used in full by the arc that
-prices it, and no other row's dual changes); they differ when one place is more than the step
-allows (e.g. the best need has less than one place left to move) or when the other rows' duals
-are not unique (a degenerate plan: then s is one subgradient).
+Why at b = STEP (1e-3 places) and not at 0: at 0 the candidate's columns sit at 0 with its row
+tight, a degenerate vertex, and plans are often degenerate too (an offer filled to the last
+place, a need placed in full by one arc). The dual at 0 is then not unique: any optimal dual is
+a subgradient of v, and the one HiGHS returns can price one place far above what it saves (on
+instances/example, 65,000 a year for a specialist place that saves 600: the full specialist
+offer's row was priced at what *losing* one of its places would cost, a child in an emergency
+placement, rather than at what gaining one saves).
+For b a little above 0 every optimal dual has y_cand equal to the right-hand slope at 0 (LP
+sensitivity: the optimal dual set at b + t*e is the face of the duals at b maximising y_cand,
+for small t > 0), so reading the dual there is exact unless the slope changes within the first
+1e-3 place. Each candidate is solved on its own (the others at 0), warm-started from the
+optimal basis: a few simplex iterations each.
+
+Candidates that cannot save anything are skipped: for any optimal dual y at 0, with y' the
+duals of the rows other than the candidate's own (its capacity row, and its concentration row
+when max_provider_share < 1), s = max(0, max over the candidate's arcs j of -(c_j - A_j^T y'))
+bounds the saving from above (y' with y_cand = -s is dual feasible for every b, so weak duality
+gives v(0) - v(b) <= s*b); s = 0 means the candidate saves nothing.
 
 Confirmation: the top ``resolve_top`` candidates are re-solved with their capacity row at 1
-(the others stay at 0), warm-started from the optimal basis, and ``resolve_saving`` = v(0) -
-v_cand(1). Everything runs with HiGHS whatever the run's solver, because it needs duals.
+place (the others at 0), warm-started, and ``resolve_saving`` = v(0) - v(1). As v is convex,
+it is at most the dual saving; they are equal when the slope holds over the whole place, and
+differ when a breakpoint falls within it (e.g. the chain of moves the place sets off runs out
+after a fraction of a place, or the need it serves has less than one place to move). Everything
+runs with HiGHS whatever the run's solver, because it needs duals.
 """
 
 from __future__ import annotations
@@ -75,6 +85,10 @@ RESOLVE_TOP = 10
 SUMMARY_TOP = 10
 #: id prefix of the candidate providers (a suffix is added if an instance uses it)
 CANDIDATE_PREFIX = "new"
+#: capacity (places) at which a candidate's dual is read: just above the degenerate b = 0
+STEP = 1e-3
+#: £ a year per place below which a candidate saves nothing
+SAVING_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -93,11 +107,11 @@ class InvestmentSignals:
     """Every candidate's saving per place, ranked; the LP they come from; timings."""
 
     table: pd.DataFrame  # INVESTMENT_COLUMNS
-    row_dual: dict[tuple[str, str], float]  # -y_cap as HiGHS returned it (degenerate: see doc)
+    priced_bound: dict[tuple[str, str], float]  # s at the duals at 0 (an upper bound: see doc)
     objective: float | None  # v(0)
-    seconds: float
-    lp_seconds: float
-    resolve_seconds: float
+    seconds: float  # all of it: building the candidates' model, solves and re-solves
+    dual_seconds: float  # the fixed-integer LP at 0 and one solve per candidate at STEP
+    resolve_seconds: float  # the top candidates at one place
     warning: str | None = None
 
     def top(self, count: int = SUMMARY_TOP) -> list[dict]:
@@ -262,15 +276,46 @@ def investment_signals(outcome, resolve_top: int = RESOLVE_TOP) -> InvestmentSig
     lp_started = time.perf_counter()
     highs = _highs(lp, instance.policy.time_limit_s)
     highs.run()
-    lp_seconds = time.perf_counter() - lp_started
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         text = highs.modelStatusToString(highs.getModelStatus())
         return InvestmentSignals(_table([]), {}, None, time.perf_counter() - started,
-                                 lp_seconds, 0.0, f"investment signals not computed: the "
-                                 f"fixed-integer LP was not solved ({text})")
+                                 time.perf_counter() - lp_started, 0.0,
+                                 f"investment signals not computed: the fixed-integer LP was "
+                                 f"not solved ({text})")
     objective = highs.getInfo().objective_function_value
-    solution = highs.getSolution()
-    row_dual = np.asarray(solution.row_dual)
+    bound = _priced_bound(lp, arcs, arc_owner, np.asarray(highs.getSolution().row_dual),
+                          len(found))
+    saving = np.zeros(len(found))
+    serves = [""] * len(found)
+    failed = []
+    for i in np.flatnonzero(bound > SAVING_TOLERANCE):
+        saving[i], serves[i] = _marginal(highs, arcs, arc_owner, i, cap_row[i])
+        if not np.isfinite(saving[i]):
+            saving[i] = bound[i]
+            failed.append(f"{found[i].authority}:{found[i].placement_type}")
+    rows = [{"authority": c.authority, "placement_type": c.placement_type,
+             "saving_per_place_year": saving[i], "resolve_saving": None,
+             "price_assumed_weekly": c.weekly_price, "serves": serves[i], "_i": i}
+            for i, c in enumerate(found)]
+    rows.sort(key=lambda r: -r["saving_per_place_year"])  # stable: instance order on ties
+    dual_seconds = time.perf_counter() - lp_started
+    resolve_started = time.perf_counter()
+    for row in rows[:resolve_top]:
+        row["resolve_saving"] = _resolve(highs, cap_row[row["_i"]], objective)
+    resolve_seconds = time.perf_counter() - resolve_started
+    base = {(c.authority, c.placement_type): float(bound[i]) for i, c in enumerate(found)}
+    warning = (f"investment: the LP at {STEP:g} place was not solved for "
+               f"{', '.join(failed)}; their saving is the upper bound from the duals at 0"
+               if failed else None)
+    return InvestmentSignals(_table(rows), base, objective, time.perf_counter() - started,
+                             dual_seconds, resolve_seconds, warning)
+
+
+def _priced_bound(lp, arcs: pd.DataFrame, arc_owner: np.ndarray, row_dual: np.ndarray,
+                  count: int) -> np.ndarray:
+    """Per candidate, max(0, max_j -(c_j - A_j^T y')) at the duals y of the LP at b = 0 with
+    the candidate's own rows left out: an upper bound on its saving per place (any optimal
+    dual gives one; see the module docstring), and 0 only if it saves nothing."""
     matrix = lp.matrix()
     x_cols = arcs["x"].to_numpy(dtype=np.int64)
     own = _own_rows(matrix, x_cols, arc_owner)
@@ -278,26 +323,31 @@ def investment_signals(outcome, resolve_top: int = RESOLVE_TOP) -> InvestmentSig
     mine = np.flatnonzero(arc_owner >= 0)
     priced = lp.cost[x_cols[mine]] - matrix[:, x_cols[mine]].T @ others
     saving = -np.asarray(priced).ravel()
-    best = np.full(len(found), 0.0)
-    serves = [""] * len(found)
-    for j, value in zip(mine, saving):
-        i = arc_owner[j]
-        if value > best[i] + 1e-9:
-            best[i] = value
-            serves[i] = f"{arcs.at[j, 'authority']}:{arcs.at[j, 'need']}"
-    rows = [{"authority": c.authority, "placement_type": c.placement_type,
-             "saving_per_place_year": best[i], "resolve_saving": None,
-             "price_assumed_weekly": c.weekly_price, "serves": serves[i], "_i": i}
-            for i, c in enumerate(found)]
-    rows.sort(key=lambda r: -r["saving_per_place_year"])  # stable: instance order on ties
-    resolve_started = time.perf_counter()
-    for row in rows[:resolve_top]:
-        row["resolve_saving"] = _resolve(highs, cap_row[row["_i"]], objective)
-    resolve_seconds = time.perf_counter() - resolve_started
-    raw = {(c.authority, c.placement_type): (-float(row_dual[cap_row[i]]) if cap_row[i] >= 0
-                                            else 0.0) for i, c in enumerate(found)}
-    return InvestmentSignals(_table(rows), raw, objective, time.perf_counter() - started,
-                             lp_seconds, resolve_seconds)
+    best = np.zeros(count)
+    np.maximum.at(best, arc_owner[mine], saving)
+    return best
+
+
+def _marginal(highs: highspy.Highs, arcs: pd.DataFrame, arc_owner: np.ndarray, i: int,
+              row: int) -> tuple[float, str]:
+    """Candidate i's saving per place, -y_cand at capacity STEP (see the module docstring), and
+    the member and need "authority:need" its place serves there (nan if not solved)."""
+    highs.changeRowBounds(int(row), -highspy.kHighsInf, STEP)
+    highs.run()
+    saving, serves = 0.0, ""
+    if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+        solution = highs.getSolution()
+        saving = max(0.0, -float(solution.row_dual[row]))
+        values = np.asarray(solution.col_value)
+        mine = np.flatnonzero(arc_owner == i)
+        used = values[arcs["x"].to_numpy(dtype=np.int64)[mine]]
+        if saving > SAVING_TOLERANCE and used.max() > 0:
+            j = mine[int(np.argmax(used))]
+            serves = f"{arcs.at[j, 'authority']}:{arcs.at[j, 'need']}"
+    else:
+        saving = float("nan")
+    highs.changeRowBounds(int(row), -highspy.kHighsInf, 0.0)
+    return saving, serves
 
 
 def _resolve(highs: highspy.Highs, row: int, objective: float) -> float | None:

@@ -64,10 +64,13 @@ GAP_COLUMNS = (
 #: {provider, placement_type (null: all offers), min_places, discount_pct, guarantee, volume,
 #: void_places, void_cost}; ``shared_costs`` {contract, void} are split by demand share;
 #: ``not_kept_whole`` lists members whose cost exceeds their standalone cost
-#: {authority, excess}; ``penalties`` {local_shortfall_places, local_shortfall_cost}.
+#: {authority, excess}; ``penalties`` {local_shortfall_places, local_shortfall_cost};
+#: ``investment`` the top rows of investment.csv (``optimiser.investment``), null when the run
+#: was made with ``--no-investment`` (verify does not read it).
 SUMMARY_KEYS = (
     "instance", "status", "objective", "mip_gap", "solver", "seconds", "members", "totals",
     "fairness", "tiers", "shared_costs", "not_kept_whole", "penalties", "warnings", "policy",
+    "investment",
 )
 TOTALS_KEYS = (
     "demand", "placed", "unmet", "annual_cost", "standalone_cost", "saving", "saving_pct",

@@ -110,7 +110,7 @@ class LocalSufficiency:
 
 
 def _units(places: float) -> int:
-    return int(round(float(places) * SCALE))
+    return round(float(places) * SCALE)
 
 
 def flow_network(market: Market) -> tuple[nx.DiGraph, dict]:

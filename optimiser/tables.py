@@ -101,8 +101,9 @@ def gap_table(outcome: RunOutcome) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(outputs.GAP_COLUMNS))
 
 
-def summary(outcome: RunOutcome, authorities: pd.DataFrame) -> dict:
-    """summary.json: status, totals, fairness, active tiers, shared costs, policy."""
+def summary(outcome: RunOutcome, authorities: pd.DataFrame, investment=None) -> dict:
+    """summary.json: status, totals, fairness, active tiers, shared costs, policy, and the top
+    investment signals (``optimiser.investment``; null when not computed)."""
     plan, result, instance = outcome.plan, outcome.plan.result, outcome.instance
     needs = plan.needs
     placed, local = float(needs["placed"].sum()), float(needs["placed_local"].sum())
@@ -139,8 +140,10 @@ def summary(outcome: RunOutcome, authorities: pd.DataFrame) -> dict:
             "local_shortfall_places": shortfall,
             "local_shortfall_cost": shortfall * instance.policy.local_shortfall_penalty_year,
         },
-        "warnings": list(instance.warnings) + _status_warnings(outcome),
+        "warnings": list(instance.warnings) + _status_warnings(outcome)
+        + ([investment.warning] if investment is not None and investment.warning else []),
         "policy": instance.policy.model_dump(mode="json"),
+        "investment": None if investment is None else investment.top(),
     }
 
 

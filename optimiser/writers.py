@@ -19,9 +19,12 @@ import pandas as pd
 from optimiser import outputs
 
 _PLACES = {"places", "demand", "placed", "unmet", "capacity", "tier_min_places", "void_places",
-           "local_capacity", "placed_local", "placed_out_of_area"}
-_MONEY = {"annual_cost", "standalone_cost", "saving", "annual_fees"}
-_RATIO = {"local_share", "saving_pct", "discount_pct", "utilisation", "weekly_price"}
+           "local_capacity", "placed_local", "placed_out_of_area", "local_max_consortium",
+           "local_max_alone"}
+_MONEY = {"annual_cost", "standalone_cost", "saving", "annual_fees", "saving_per_place_year",
+          "resolve_saving"}
+_RATIO = {"local_share", "saving_pct", "discount_pct", "utilisation", "weekly_price",
+          "price_assumed_weekly"}
 _KM = {"distance_km"}
 
 
@@ -110,15 +113,23 @@ def _swap_into_place(staging: Path, destination: Path) -> None:
         shutil.rmtree(retired, ignore_errors=True)
 
 
-def result_files(outcome) -> dict[str, str]:
-    """The five result files of a run (SPEC section 7), as text."""
+def result_files(outcome, sufficiency=None, investment=None) -> dict[str, str]:
+    """The five result files of a run (SPEC section 7), as text, plus ``sufficiency.csv`` and
+    ``investment.csv`` when given (``optimiser.sufficiency``, ``optimiser.investment``)."""
     from optimiser import tables
 
     authorities = tables.authority_table(outcome)
-    return {
-        outputs.SUMMARY: json_text(tables.summary(outcome, authorities)),
+    files = {
+        outputs.SUMMARY: json_text(tables.summary(outcome, authorities, investment)),
         outputs.ASSIGNMENT: csv_text(tables.assignment_table(outcome)),
         outputs.AUTHORITIES: csv_text(authorities),
         outputs.PROVIDERS: csv_text(tables.provider_table(outcome)),
         outputs.GAPS: csv_text(tables.gap_table(outcome)),
     }
+    if sufficiency is not None:
+        from optimiser.sufficiency import SUFFICIENCY
+        files[SUFFICIENCY] = csv_text(sufficiency.table)
+    if investment is not None:
+        from optimiser.investment import INVESTMENT
+        files[INVESTMENT] = csv_text(investment.table)
+    return files

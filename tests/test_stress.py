@@ -343,3 +343,23 @@ def test_files_are_deterministic(tiny):
     first = stress_files(stress(tiny, **options))
     second = stress_files(stress(tiny, **options))
     assert first["stress.csv"] == second["stress.csv"]
+
+
+def test_cli_scenario_without_a_plan_writes_files_and_exits_1(tmp_path, monkeypatch):
+    from optimiser import stress as module
+
+    real = module.run
+
+    def failing(instance, members=None, consortium=None):
+        if not any(o.provider == "F2" for o in instance.offers):
+            raise SolveError("highs: the model is infeasible (test)")
+        return real(instance, members, consortium)
+
+    monkeypatch.setattr(module, "run", failing)
+    out = tmp_path / "r"
+    result = invoke("stress", EXAMPLE, "--fail", "F2", "--demand", "+10%", "--out", out)
+    assert result.exit_code == 1, result.output
+    assert "no plan" in result.output and "fail:F2" in result.output
+    summary = json.loads((out / "stress_summary.json").read_text())
+    assert summary["failed"] == ["fail:F2"]
+    assert summary["worst_case"]["scenario"] == "demand+10%"
