@@ -110,10 +110,14 @@ def _print_sufficiency(console: Console, rows: list[dict], names: dict) -> None:
         for i, column in enumerate(("demand", "local_max_alone", "local_max_consortium",
                                     "placed_local")):
             sums[i] += float(row[column])
+    demand, together, placed = (sum(t[i] for t in totals.values()) for i in (0, 2, 3))
+    console.print(f"Local sufficiency: at most {_number(together)} of {_number(demand)} places "
+                  f"could be placed within the local radius (max flow); the plan places "
+                  f"{_number(placed)} there.")
     worse = [(a, t) for a, t in totals.items() if t[1] > t[3] + SHOWN_PLACES]
     if not worse:
-        console.print("Local sufficiency: every member places at least as much locally in the "
-                      "consortium as it could at best alone (sufficiency.csv).")
+        console.print("Every member places at least as much locally in the consortium as it "
+                      "could at best alone (sufficiency.csv).")
         return
     table = Table(title="Local sufficiency: members who could place more locally alone",
                   box=box.SIMPLE_HEAD)
@@ -136,9 +140,9 @@ def _print_investment(console: Console, rows: list[dict], names: dict) -> None:
         return
     table = Table(title="Where one more place is worth most (£ a year per place)",
                   box=box.SIMPLE_HEAD)
-    for column in ("rank", "at", "type", "saving", "re-solved", "price a week"):
+    for column in ("rank", "at", "type", "saving", "re-solved", "£ a week"):
         table.add_column(column, justify="left" if column in ("at", "type") else "right",
-                         overflow="fold")
+                         overflow="fold", no_wrap=column == "type")
     for row in rows:
         resolved = row["resolve_saving"]
         table.add_row(row["rank"], names.get(row["authority"], row["authority"]),

@@ -11,14 +11,21 @@ serve, local where within the radius. A type nobody offers has no median price: 
 candidate (its demand is already reported as unmet in gaps.csv).
 
 The signal is the marginal value of the candidate's capacity in the consortium's model with its
-integer decisions fixed. Let v(b) be the optimal objective of the run's model (voice ``volume``:
-total annual cost + local shortfall and excess penalties; the run's individual rationality rows
-and tracked members; for ``equal`` and ``maxmin`` runs, the volume objective over the plan's
-tiers and contracts) with every tier z and contract o fixed at the plan's values, places
-continuous (also under ``integer_places``), and each candidate's capacity row
-``sum_{b,n} x[b,cand,t,n] <= b_cand``. All b_cand = 0 is the plan itself (the candidates add
-nothing). v is convex and piecewise linear in b_cand; the saving of one more place is the slope
--dv/db_cand just above 0, which is the dual of the capacity row:
+integer decisions fixed, in pounds of real spend. Let v(b) be the least total annual cost (the
+members' cost_a of SPEC section 4: fees after discount, non-fee costs, emergency places, shared
+contract and void payments) over the run's model with every tier z and contract o fixed at the
+plan's values, places continuous (also under ``integer_places``), the run's individual
+rationality rows and tracked members, and each candidate's capacity row
+``sum_{b,n} x[b,cand,t,n] <= b_cand``. The model's two steering weights are held as limits
+rather than priced: no member's local shortfall may exceed the plan's, nor its excess over its
+standalone cost (priced at their weights, an extra place relieving a member that is not kept
+whole would be "worth" 1,000 x its pounds). With all b_cand = 0 the plan is feasible, and for a
+``volume`` plan optimal for its integers also optimal (a cheaper plan within those limits would
+have had a lower objective), so v(0) is the plan's cost; for ``equal`` and ``maxmin`` runs v(0)
+is the cheapest plan on the plan's tiers and contracts, at most the plan's cost. Members that a
+lazily tracked ``volume`` run left untracked (``models.voices``) have no rationality row here
+either, as in the run. v is convex and piecewise linear in b_cand; the saving of one
+more place is the slope -dv/db_cand just above 0, which is the dual of the capacity row:
 
     saving_per_place_year(a,t) = -y_cand,  y = HiGHS ``row_dual`` of the LP at b_cand = STEP
 
@@ -62,7 +69,7 @@ import highspy
 import numpy as np
 import pandas as pd
 
-from models.framework import build_framework_model, set_objective
+from models.framework import build_framework_model
 from optimiser.market import build_market, service_pairs
 from optimiser.records import Instance
 from optimiser.schema import Distance, Offer, Provider
@@ -72,8 +79,8 @@ INVESTMENT = "investment.csv"
 #: one row per candidate, best first. saving_per_place_year: s(a,t) from the duals (module
 #: docstring); resolve_saving: v(0) - v(1) from re-solving with one place (top candidates only,
 #: blank beyond); price_assumed_weekly: the candidate's weekly price (median of type t's
-#: offers); serves: the member and need "authority:need" whose arc prices the place (blank when
-#: the place saves nothing).
+#: offers); serves: the member and need "authority:need" that takes the place (at STEP; blank
+#: when the place saves nothing).
 INVESTMENT_COLUMNS = (
     "rank", "authority", "placement_type", "saving_per_place_year", "resolve_saving",
     "price_assumed_weekly", "serves",
@@ -89,6 +96,8 @@ CANDIDATE_PREFIX = "new"
 STEP = 1e-3
 #: £ a year per place below which a candidate saves nothing
 SAVING_TOLERANCE = 1e-6
+#: slack (relative and absolute) on the plan's local shortfall and excess, held as bounds
+HELD_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -110,7 +119,7 @@ class InvestmentSignals:
     priced_bound: dict[tuple[str, str], float]  # s at the duals at 0 (an upper bound: see doc)
     objective: float | None  # v(0)
     seconds: float  # all of it: building the candidates' model, solves and re-solves
-    dual_seconds: float  # the fixed-integer LP at 0 and one solve per candidate at STEP
+    dual_seconds: float  # one solve per candidate at STEP (after the LP at 0)
     resolve_seconds: float  # the top candidates at one place
     warning: str | None = None
 
@@ -151,12 +160,18 @@ def _fresh_id(base: str, taken: set[str]) -> str:
     return name
 
 
+def _located(instance: Instance, authority: str) -> bool:
+    home = instance.authorities[authority]
+    return home.lat is not None and home.lon is not None
+
+
 def with_candidates(instance: Instance, found: list[Candidate], capacity: float) -> Instance:
     """A copy of ``instance`` with the candidates as providers and offers of ``capacity``.
 
-    A candidate at an authority without coordinates gets listed distances: 0 to its authority,
-    and (as a placeholder) 0 to the others, whose arcs ``candidate_market`` then drops, so it
-    serves its own authority only."""
+    Where the candidate's authority or another member has no coordinates (validation then
+    requires listed distances, which a new provider lacks), the pair gets a placeholder
+    distance of 0 and ``candidate_market`` drops its arcs: the candidate serves only the
+    members it has a distance to (always its own authority, at 0 km)."""
     providers = dict(instance.providers)
     offers = list(instance.offers)
     distances = list(instance.distances)
@@ -168,33 +183,34 @@ def with_candidates(instance: Instance, found: list[Candidate], capacity: float)
         offers.append(Offer(provider=c.provider, placement_type=c.placement_type,
                             capacity=capacity, weekly_price=c.weekly_price,
                             breakdown_rate=c.breakdown_rate))
-        if home.lat is None or home.lon is None:
-            distances += [Distance(authority=b, provider=c.provider, km=0.0)
-                          for b in instance.authorities]
+        located = _located(instance, c.authority)
+        distances += [Distance(authority=b, provider=c.provider, km=0.0)
+                      for b in instance.authorities
+                      if b == c.authority or not (located and _located(instance, b))]
     return replace(instance, providers=providers, offers=tuple(offers),
                    distances=tuple(distances))
 
 
 def candidate_market(instance: Instance, members: tuple[str, ...], found: list[Candidate]):
     """The run's market with the candidates added (capacity large enough never to bind: the
-    capacity the LP sees is set on its rows)."""
+    capacity the LP sees is set on its rows), without the arcs of unknown distance."""
     big = float(instance.total_demand) + 1.0
     market = build_market(with_candidates(instance, found, min(big, 1e7)), list(members))
     home = {c.provider: c.authority for c in found}
-    unplaced = {c.provider for c in found
-                if instance.authorities[c.authority].lat is None
-                or instance.authorities[c.authority].lon is None}
-    if unplaced:
-        arcs = market.arcs
-        drop = arcs["provider"].isin(unplaced) & (arcs["authority"]
-                                                  != arcs["provider"].map(home))
-        market = replace(market, arcs=arcs[~drop].reset_index(drop=True))
+    arcs = market.arcs
+    candidate = arcs["provider"].map(home)
+    located = [a for a in instance.authorities if _located(instance, a)]
+    unknown = (candidate.notna() & (arcs["authority"] != candidate)
+               & ~(arcs["authority"].isin(located) & candidate.isin(located)))
+    if unknown.any():
+        market = replace(market, arcs=arcs[~unknown].reset_index(drop=True))
     return market
 
 
 def _fixed_lp(model, plan_model, plan_values: np.ndarray, candidate_rows: np.ndarray):
     """The candidate model's program with z and o fixed at the plan's values, no integers,
-    and every candidate's capacity row at 0."""
+    every member's local shortfall and excess at most the plan's, and every candidate's
+    capacity row at 0."""
     program = model.program
     lower, upper = program.col_lower, program.col_upper
     fixed = np.zeros(program.num_cols, dtype=bool)
@@ -215,6 +231,16 @@ def _fixed_lp(model, plan_model, plan_values: np.ndarray, candidate_rows: np.nda
         fixed[cols] = True
     if (program.integrality & ~fixed).any():
         raise ValueError("an integer column of the candidate model is not fixed")
+    held = [(model.shortfall, plan_model.shortfall)]
+    if model.excess is not None:
+        held.append((model.excess, plan_model.excess))
+    for mine, theirs in held:  # no member's shortfall or excess above the plan's
+        mine, theirs = np.asarray(mine), np.asarray(theirs)
+        if mine.shape != theirs.shape:
+            raise ValueError("candidate model and plan differ in members")
+        kept = mine >= 0
+        value = np.clip(plan_values[theirs[kept]], 0.0, None)
+        upper[mine[kept]] = value * (1 + HELD_TOLERANCE) + HELD_TOLERANCE
     row_upper = program.bounds_upper
     row_upper[candidate_rows] = 0.0
     return replace(program, lower=[lower], upper=[upper],
@@ -232,9 +258,11 @@ def _highs(lp, time_limit: float) -> highspy.Highs:
     return highs
 
 
-def _own_rows(matrix, x_cols: np.ndarray, owner_of_x: np.ndarray) -> np.ndarray:
-    """Per row, the candidate owning it (-1 if none): rows whose placement (x) entries all
-    belong to one candidate's arcs (its capacity and concentration rows)."""
+def _own_rows(lp, x_cols: np.ndarray, owner_of_x: np.ndarray) -> np.ndarray:
+    """Rows that belong to one candidate: its capacity row and, when max_provider_share < 1,
+    its concentration row (the rows of those blocks whose placement entries are all its
+    arcs'). Demand, cost and locality rows are shared, even where a need has no other arc."""
+    matrix = lp.matrix()
     owner = np.full(matrix.shape[1], -2, dtype=np.int64)  # -2: not an x column
     owner[x_cols] = owner_of_x
     rows = matrix.tocsr()
@@ -246,50 +274,122 @@ def _own_rows(matrix, x_cols: np.ndarray, owner_of_x: np.ndarray) -> np.ndarray:
     high = np.full(rows.shape[0], -3)
     np.minimum.at(low, where, entries)
     np.maximum.at(high, where, entries)
-    return np.where((low == high) & (high >= 0), high, -1)
+    owned = (low == high) & (high >= 0)
+    blocks = np.zeros(rows.shape[0], dtype=bool)
+    for name in ("capacity", "concentration"):
+        if name in lp.row_blocks:
+            blocks[lp.row_blocks[name]] = True
+    return np.flatnonzero(owned & blocks)
+
+
+class CandidateLP:
+    """The fixed-integer LP of a run with the candidates added, solved at b = 0, kept warm.
+
+    ``saving(i)``: candidate i's dual saving per place (at STEP) and the need it serves;
+    ``resolve(i, places)``: v(0) - v(places) with candidate i's capacity at ``places``; the
+    others stay at 0 after each call."""
+
+    def __init__(self, outcome):
+        plan, instance = outcome.plan, outcome.instance
+        self.found = candidates(instance, outcome.market.members)
+        self.market = candidate_market(instance, outcome.market.members, self.found)
+        model = build_framework_model(self.market, outcome.standalone.cost,
+                                      plan.model.excess is not None, False, plan.model.tracked)
+        model.program.objective_terms.clear()
+        model.program.add_objective(model.cost, 1.0)  # real spend only: penalties are held
+        self.model = model
+        arcs = model.arcs
+        index = {c.provider: i for i, c in enumerate(self.found)}
+        self.arc_owner = arcs["provider"].map(index).fillna(-1).to_numpy(dtype=np.int64)
+        self.x_cols = arcs["x"].to_numpy(dtype=np.int64)
+        first = arcs[self.arc_owner >= 0].drop_duplicates("provider")
+        self.cap_row = np.full(len(self.found), -1, dtype=np.int64)
+        self.cap_row[first["provider"].map(index).to_numpy(dtype=np.int64)] = (
+            model.program.row_blocks["capacity"].start + first["offer_row"].to_numpy())
+        self.lp = _fixed_lp(model, plan.model, plan.result.values,
+                            self.cap_row[self.cap_row >= 0])
+        self.highs = _highs(self.lp, instance.policy.time_limit_s)
+        self.highs.run()
+        self.solved = self._optimal()
+        self.objective = (self.highs.getInfo().objective_function_value if self.solved
+                          else None)
+        self.row_dual = (np.asarray(self.highs.getSolution().row_dual) if self.solved
+                         else None)
+
+    def _optimal(self) -> bool:
+        return self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+    @property
+    def status(self) -> str:
+        return self.highs.modelStatusToString(self.highs.getModelStatus())
+
+    def priced_bound(self) -> np.ndarray:
+        """Per candidate, max(0, max_j -(c_j - A_j^T y')) at the duals y of the LP at b = 0,
+        y' leaving out the candidate's own rows: an upper bound on its saving per place (see
+        the module docstring); 0 means it saves nothing."""
+        lp, row_dual = self.lp, self.row_dual
+        matrix = lp.matrix()
+        others = row_dual.copy()
+        others[_own_rows(lp, self.x_cols, self.arc_owner)] = 0.0
+        mine = np.flatnonzero(self.arc_owner >= 0)
+        priced = lp.cost[self.x_cols[mine]] - matrix[:, self.x_cols[mine]].T @ others
+        best = np.zeros(len(self.found))
+        np.maximum.at(best, self.arc_owner[mine], -np.asarray(priced).ravel())
+        return best
+
+    def _set(self, i: int, places: float) -> None:
+        self.highs.changeRowBounds(int(self.cap_row[i]), -highspy.kHighsInf, float(places))
+
+    def saving(self, i: int) -> tuple[float, str]:
+        """-y_cand at capacity STEP (nan if not solved), and "authority:need" of the arc that
+        takes the place there (blank if it saves nothing)."""
+        if self.cap_row[i] < 0:
+            return 0.0, ""
+        self._set(i, STEP)
+        self.highs.run()
+        saving, serves = float("nan"), ""
+        if self._optimal():
+            solution = self.highs.getSolution()
+            saving = max(0.0, -float(solution.row_dual[self.cap_row[i]]))
+            mine = np.flatnonzero(self.arc_owner == i)
+            used = np.asarray(solution.col_value)[self.x_cols[mine]]
+            if saving > SAVING_TOLERANCE and used.max() > 0:
+                j = mine[int(np.argmax(used))]
+                arcs = self.model.arcs
+                serves = f"{arcs.at[j, 'authority']}:{arcs.at[j, 'need']}"
+        self._set(i, 0.0)
+        return saving, serves
+
+    def resolve(self, i: int, places: float = 1.0) -> float | None:
+        """v(0) - v(places) with candidate i at ``places`` (None if not solved)."""
+        if self.cap_row[i] < 0:
+            return 0.0
+        self._set(i, places)
+        self.highs.run()
+        value = (self.objective - self.highs.getInfo().objective_function_value
+                 if self._optimal() else None)
+        self._set(i, 0.0)
+        return value
 
 
 def investment_signals(outcome, resolve_top: int = RESOLVE_TOP) -> InvestmentSignals:
     """Signals of a run (``optimiser.run.RunOutcome``): see the module docstring."""
     started = time.perf_counter()
-    plan, instance = outcome.plan, outcome.instance
-    members = outcome.market.members
-    found = candidates(instance, members)
-    if not found:
+    if not candidates(outcome.instance, outcome.market.members):
         return InvestmentSignals(_table([]), {}, None, time.perf_counter() - started, 0.0, 0.0)
-    market = candidate_market(instance, members, found)
-    individual_rationality = plan.model.excess is not None
-    model = build_framework_model(market, outcome.standalone.cost, individual_rationality,
-                                  False, plan.model.tracked)
-    set_objective(model, np.ones(len(model.holder_share)))
-    program = model.program
-    arcs = model.arcs
-    index = {c.provider: i for i, c in enumerate(found)}
-    arc_owner = arcs["provider"].map(index).fillna(-1).to_numpy(dtype=np.int64)
-    capacity_start = program.row_blocks["capacity"].start
-    cap_arcs = arcs[arc_owner >= 0].drop_duplicates("provider")
-    cap_row = np.full(len(found), -1, dtype=np.int64)
-    cap_row[cap_arcs["provider"].map(index).to_numpy()] = (
-        capacity_start + cap_arcs["offer_row"].to_numpy())
-    has_arcs = cap_row >= 0
-    lp = _fixed_lp(model, plan.model, plan.result.values, cap_row[has_arcs])
-    lp_started = time.perf_counter()
-    highs = _highs(lp, instance.policy.time_limit_s)
-    highs.run()
-    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        text = highs.modelStatusToString(highs.getModelStatus())
-        return InvestmentSignals(_table([]), {}, None, time.perf_counter() - started,
-                                 time.perf_counter() - lp_started, 0.0,
+    lp = CandidateLP(outcome)
+    found = lp.found
+    if not lp.solved:
+        return InvestmentSignals(_table([]), {}, None, time.perf_counter() - started, 0.0, 0.0,
                                  f"investment signals not computed: the fixed-integer LP was "
-                                 f"not solved ({text})")
-    objective = highs.getInfo().objective_function_value
-    bound = _priced_bound(lp, arcs, arc_owner, np.asarray(highs.getSolution().row_dual),
-                          len(found))
+                                 f"not solved ({lp.status})")
+    duals_started = time.perf_counter()
+    bound = lp.priced_bound()
     saving = np.zeros(len(found))
     serves = [""] * len(found)
     failed = []
     for i in np.flatnonzero(bound > SAVING_TOLERANCE):
-        saving[i], serves[i] = _marginal(highs, arcs, arc_owner, i, cap_row[i])
+        saving[i], serves[i] = lp.saving(i)
         if not np.isfinite(saving[i]):
             saving[i] = bound[i]
             failed.append(f"{found[i].authority}:{found[i].placement_type}")
@@ -298,68 +398,17 @@ def investment_signals(outcome, resolve_top: int = RESOLVE_TOP) -> InvestmentSig
              "price_assumed_weekly": c.weekly_price, "serves": serves[i], "_i": i}
             for i, c in enumerate(found)]
     rows.sort(key=lambda r: -r["saving_per_place_year"])  # stable: instance order on ties
-    dual_seconds = time.perf_counter() - lp_started
+    dual_seconds = time.perf_counter() - duals_started
     resolve_started = time.perf_counter()
     for row in rows[:resolve_top]:
-        row["resolve_saving"] = _resolve(highs, cap_row[row["_i"]], objective)
+        row["resolve_saving"] = lp.resolve(row["_i"])
     resolve_seconds = time.perf_counter() - resolve_started
-    base = {(c.authority, c.placement_type): float(bound[i]) for i, c in enumerate(found)}
     warning = (f"investment: the LP at {STEP:g} place was not solved for "
                f"{', '.join(failed)}; their saving is the upper bound from the duals at 0"
                if failed else None)
-    return InvestmentSignals(_table(rows), base, objective, time.perf_counter() - started,
+    priced = {(c.authority, c.placement_type): float(bound[i]) for i, c in enumerate(found)}
+    return InvestmentSignals(_table(rows), priced, lp.objective, time.perf_counter() - started,
                              dual_seconds, resolve_seconds, warning)
-
-
-def _priced_bound(lp, arcs: pd.DataFrame, arc_owner: np.ndarray, row_dual: np.ndarray,
-                  count: int) -> np.ndarray:
-    """Per candidate, max(0, max_j -(c_j - A_j^T y')) at the duals y of the LP at b = 0 with
-    the candidate's own rows left out: an upper bound on its saving per place (any optimal
-    dual gives one; see the module docstring), and 0 only if it saves nothing."""
-    matrix = lp.matrix()
-    x_cols = arcs["x"].to_numpy(dtype=np.int64)
-    own = _own_rows(matrix, x_cols, arc_owner)
-    others = np.where(own >= 0, 0.0, row_dual)
-    mine = np.flatnonzero(arc_owner >= 0)
-    priced = lp.cost[x_cols[mine]] - matrix[:, x_cols[mine]].T @ others
-    saving = -np.asarray(priced).ravel()
-    best = np.zeros(count)
-    np.maximum.at(best, arc_owner[mine], saving)
-    return best
-
-
-def _marginal(highs: highspy.Highs, arcs: pd.DataFrame, arc_owner: np.ndarray, i: int,
-              row: int) -> tuple[float, str]:
-    """Candidate i's saving per place, -y_cand at capacity STEP (see the module docstring), and
-    the member and need "authority:need" its place serves there (nan if not solved)."""
-    highs.changeRowBounds(int(row), -highspy.kHighsInf, STEP)
-    highs.run()
-    saving, serves = 0.0, ""
-    if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-        solution = highs.getSolution()
-        saving = max(0.0, -float(solution.row_dual[row]))
-        values = np.asarray(solution.col_value)
-        mine = np.flatnonzero(arc_owner == i)
-        used = values[arcs["x"].to_numpy(dtype=np.int64)[mine]]
-        if saving > SAVING_TOLERANCE and used.max() > 0:
-            j = mine[int(np.argmax(used))]
-            serves = f"{arcs.at[j, 'authority']}:{arcs.at[j, 'need']}"
-    else:
-        saving = float("nan")
-    highs.changeRowBounds(int(row), -highspy.kHighsInf, 0.0)
-    return saving, serves
-
-
-def _resolve(highs: highspy.Highs, row: int, objective: float) -> float | None:
-    """v(0) - v(1) for the candidate whose capacity row is ``row`` (-1: no arcs, saves 0)."""
-    if row < 0:
-        return 0.0
-    highs.changeRowBounds(int(row), -highspy.kHighsInf, 1.0)
-    highs.run()
-    ok = highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
-    value = objective - highs.getInfo().objective_function_value if ok else None
-    highs.changeRowBounds(int(row), -highspy.kHighsInf, 0.0)
-    return value
 
 
 def _table(rows: list[dict]) -> pd.DataFrame:

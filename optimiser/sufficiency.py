@@ -44,6 +44,7 @@ flow by at most 5e-10 places per edge in the cut, far below the 1e-6 places of t
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -52,7 +53,7 @@ import numpy as np
 import pandas as pd
 from networkx.algorithms.flow import preflow_push
 
-from optimiser.market import Market
+from optimiser.market import Market, build_market
 
 #: integer units per place in the flow network (see module docstring)
 SCALE = 10**9
@@ -189,10 +190,6 @@ by displacing other needs, each group in the order the network was built."""
 def local_sufficiency(outcome) -> LocalSufficiency:
     """Sufficiency of a run (``optimiser.run.RunOutcome``): the consortium's local max flow,
     each member's alone (on the market its standalone baseline saw), the plan's local places."""
-    import time
-
-    from optimiser.market import build_market
-
     started = time.perf_counter()
     market, plan = outcome.market, outcome.plan
     consortium = local_flow(market)

@@ -125,6 +125,7 @@ def test_cli_run_writes_the_hand_optimum_and_verifies(tmp_path):
     assert summary["status"] == "optimal"
     assert summary["not_kept_whole"] == []
     assert sorted(p.name for p in out.iterdir()) == [
-        "assignment.csv", "authorities.csv", "gaps.csv", "providers.csv", "summary.json"]
+        "assignment.csv", "authorities.csv", "gaps.csv", "investment.csv", "providers.csv",
+        "sufficiency.csv", "summary.json"]
     verified = runner.invoke(main, ["verify", str(EXAMPLE), str(out)])
     assert verified.exit_code == 0, verified.output
