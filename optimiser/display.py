@@ -13,6 +13,16 @@ from rich.table import Table
 MAX_GAP_ROWS = 12
 
 
+def _table(title: str, columns: tuple[str, ...], text: tuple[str, ...] = ("authority",),
+           no_wrap: tuple[str, ...] = ()) -> Table:
+    """A compact table: ``text`` columns left-aligned, numbers right-aligned, long cells folded."""
+    table = Table(title=title, box=box.SIMPLE_HEAD)
+    for column in columns:
+        table.add_column(column, justify="left" if column in text else "right",
+                         overflow="fold", no_wrap=column in no_wrap)
+    return table
+
+
 def _money(value: float | None) -> str:
     return "" if value is None else f"£{value:,.0f}"
 
@@ -50,11 +60,9 @@ def print_run(console: Console, summary_text: str, authorities_csv: str, gaps_cs
     console.print(
         f"Saving % from {_pct(fairness['min_saving_pct'])} to {_pct(fairness['max_saving_pct'])}"
         f"; price of fairness {_money(fairness['price_of_fairness'])}.")
-    members = Table(title="Members (money in £ thousands a year)", box=box.SIMPLE_HEAD)
-    for column in ("authority", "demand", "unmet", "local", "cost", "alone", "saving",
-                   "saving %"):
-        members.add_column(column, justify="left" if column == "authority" else "right",
-                           overflow="fold")
+    members = _table("Members (money in £ thousands a year)",
+                     ("authority", "demand", "unmet", "local", "cost", "alone", "saving",
+                      "saving %"))
     names = {}
     for row in csv.DictReader(io.StringIO(authorities_csv)):
         names[row["authority"]] = row["name"]
@@ -71,11 +79,9 @@ def print_run(console: Console, summary_text: str, authorities_csv: str, gaps_cs
     hidden = max(0, len(gaps) - MAX_GAP_ROWS)
     gaps = gaps[:MAX_GAP_ROWS]
     if gaps:
-        table = Table(title="Sufficiency gaps (unmet or placed out of area)",
-                      box=box.SIMPLE_HEAD)
-        for column in ("authority", "type", "demand", "local capacity", "out of area", "unmet"):
-            table.add_column(column, justify="left" if column in ("authority", "type") else "right",
-                             overflow="fold")
+        table = _table("Sufficiency gaps (unmet or placed out of area)",
+                       ("authority", "type", "demand", "local capacity", "out of area",
+                        "unmet"), text=("authority", "type"))
         for row in gaps:
             table.add_row(names.get(row["authority"], row["authority"]), row["placement_type"], _number(float(row["demand"])),
                           _number(float(row["local_capacity"])),
@@ -119,12 +125,9 @@ def _print_sufficiency(console: Console, rows: list[dict], names: dict) -> None:
         console.print("Every member places at least as much locally in the consortium as it "
                       "could at best alone (sufficiency.csv).")
         return
-    table = Table(title="Local sufficiency: members who could place more locally alone",
-                  box=box.SIMPLE_HEAD)
-    for column in ("authority", "demand", "local max alone", "local max together",
-                   "placed locally"):
-        table.add_column(column, justify="left" if column == "authority" else "right",
-                         overflow="fold")
+    table = _table("Local sufficiency: members who could place more locally alone",
+                   ("authority", "demand", "local max alone", "local max together",
+                    "placed locally"))
     for a, (demand, alone, together, placed) in worse:
         table.add_row(names.get(a, a), _number(demand), _number(alone), _number(together),
                       _number(placed))
@@ -138,11 +141,9 @@ def _print_investment(console: Console, rows: list[dict], names: dict) -> None:
         console.print("Investment: no new place would lower the consortium's cost "
                       "(investment.csv).")
         return
-    table = Table(title="Where one more place is worth most (£ a year per place)",
-                  box=box.SIMPLE_HEAD)
-    for column in ("rank", "at", "type", "saving", "re-solved", "£ a week"):
-        table.add_column(column, justify="left" if column in ("at", "type") else "right",
-                         overflow="fold", no_wrap=column == "type")
+    table = _table("Where one more place is worth most (£ a year per place)",
+                   ("rank", "at", "type", "saving", "re-solved", "£ a week"),
+                   text=("at", "type"), no_wrap=("type",))
     for row in rows:
         resolved = row["resolve_saving"]
         table.add_row(row["rank"], names.get(row["authority"], row["authority"]),
