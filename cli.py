@@ -208,5 +208,62 @@ def stress(instance: str, fail: tuple[str, ...], n_minus_1: int | None, demand: 
                          f"{', '.join(outcome.failed)} (see {folder / STRESS_SUMMARY})")
 
 
+@main.command()
+@click.argument("instance", type=click.Path(exists=True, dir_okay=True, file_okay=True))
+@click.option("--consortium", "consortia", multiple=True, metavar="NAME",
+              help="a named consortium to compare (repeatable; default: all of them)")
+@click.option("--members", "ad_hoc", multiple=True, metavar="NAME=a,b,c",
+              help="an ad-hoc membership: its name and comma-separated authority ids "
+              "(repeatable)")
+@click.option("--exact-max", type=int, default=12, show_default=True,
+              help="exact Shapley (all 2^n coalitions) up to this many members; sampled beyond")
+@click.option("--samples", type=int, default=200, show_default=True,
+              help="random member orders of sampled Shapley")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="seed of the sampled orders (order k draws from (seed, k))")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="processes solving in parallel (default: all cores)")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local",
+              show_default=True, help="local process pool, or a Dask cluster")
+@click.option("--address", help="Dask scheduler, e.g. tcp://host:8786 (default with --executor "
+              "dask: a local Dask cluster of --workers processes)")
+@click.option("--solver", type=click.Choice(["highs", "cbc"]))
+@click.option("--time-limit", type=float, help="seconds per solve")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="override any policy key (repeatable)")
+@click.option("--out", type=click.Path(file_okay=False), help="results folder "
+              "(default results/<instance name>-compare)")
+@click.option("--json", "as_json", is_flag=True, help="print core.json on stdout")
+@click.option("--quiet", is_flag=True, help="no progress bar")
+def compare(instance: str, consortia: tuple[str, ...], ad_hoc: tuple[str, ...], exact_max: int,
+            samples: int, seed: int, workers: int | None, executor: str, address: str | None,
+            solver: str | None, time_limit: float | None, settings: tuple[str, ...],
+            out: str | None, as_json: bool, quiet: bool) -> None:
+    """Compare memberships of INSTANCE side by side; per consortium, each member's marginal
+    value, the Shapley split of the savings, the least core and who would do better alone."""
+    from optimiser.compare import CORE_JSON, compare_files, print_compare
+    from optimiser.compare import compare as compare_instance
+    from optimiser.executor import ProgressBar
+    from optimiser.writers import write_folder
+
+    overrides = _overrides(settings, solver=solver, time_limit_s=time_limit)
+    loaded = load_instance(instance, overrides)
+    _print_warnings(loaded.warnings)
+    with ProgressBar(console, enabled=not quiet) as bar:
+        outcome = compare_instance(loaded, consortia, ad_hoc, exact_max=exact_max,
+                                   samples=samples, seed=seed, workers=workers,
+                                   executor=executor, address=address, bar=bar)
+    files = compare_files(outcome)
+    folder = write_folder(Path(out) if out else _default_out(f"{loaded.name}-compare"), files)
+    if as_json:
+        click.echo(files[CORE_JSON], nl=False)
+    else:
+        print_compare(Console(), files)
+        click.echo(f"results written to {folder}")
+    if outcome.failed:
+        raise SolveError(f"no plan for {len(outcome.failed)} membership(s): "
+                         f"{', '.join(outcome.failed)} (see {folder / 'compare.csv'})")
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,117 @@
+"""Benchmark of `optimise compare` on the North West: its named consortia end to end, with the
+time of exact Shapley on Greater Manchester (10 members, 1,023 coalitions) and of sampled
+Shapley on all 24 members, and the sampled estimates' standard errors.
+
+    python benchmarks/bench_compare.py                         # all named consortia
+    python benchmarks/bench_compare.py --samples 8 --workers 2
+    python benchmarks/bench_compare.py --consortium "Greater Manchester"
+    python benchmarks/bench_compare.py --executor dask --address tcp://host:8786
+
+One run of the comparison, so the consortia share one coalition cache: a coalition valued for
+one consortium is a cache hit for the next (``coalitions_solved`` per consortium counts the
+new solves). The per-consortium times are wall times of its coalition solves (Shapley and
+marginal values) and of its core check (least core by constraint generation, and the plan's
+blocking coalition). The result files go to ``--out`` (default results/bench-compare).
+
+Each sampled order of the 24 members needs up to 22 new coalition values (the singletons and
+the grand coalition are shared), most of them large: on the North West a coalition of 10
+members takes about 3 s to value and one of 24 about 12 s, so an order costs about a minute of
+solver time. ``--samples`` is chosen to fit about ten minutes on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rich.console import Console  # noqa: E402
+
+from optimiser.compare import CORE_JSON, SHAPLEY_CSV, compare, compare_files  # noqa: E402
+from optimiser.executor import ProgressBar  # noqa: E402
+from optimiser.loading import load_instance  # noqa: E402
+from optimiser.writers import write_folder  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instance", default=str(ROOT / "instances" / "north-west"))
+    parser.add_argument("--consortium", action="append", default=[],
+                        help="compare only these named consortia (repeatable)")
+    parser.add_argument("--samples", type=int, default=16,
+                        help="sampled orders for consortia beyond --exact-max")
+    parser.add_argument("--exact-max", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--executor", default="local")
+    parser.add_argument("--address", default=None)
+    parser.add_argument("--out", default=str(ROOT / "results" / "bench-compare"))
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    instance = load_instance(args.instance)
+    with ProgressBar(Console(stderr=True), enabled=not args.quiet) as bar:
+        outcome = compare(instance, args.consortium, exact_max=args.exact_max,
+                          samples=args.samples, seed=args.seed, workers=args.workers,
+                          executor=args.executor, address=args.address, bar=bar)
+    files = compare_files(outcome)
+    write_folder(Path(args.out), files)
+    wall = time.perf_counter() - started
+    core = json.loads(files[CORE_JSON])
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    print(f"{core['instance']}: {len(outcome.memberships)} memberships, "
+          f"{core['solves']:,} coalition solves, {core['cache_hits']:,} cache hits, "
+          f"{core['executor']}; wall {wall:.1f} s (peak RSS of the main process "
+          f"{peak_mb:.0f} MB)")
+    print(f"{'consortium':<28} {'n':>3} {'method':<14} {'solved':>7} {'Shapley s':>10} "
+          f"{'core s':>8} {'epsilon':>14} {'core':>6} {'iter':>5} {'plan blocked by'}")
+    for entry in core["consortia"]:
+        method = entry["shapley_method"] + (f" ({entry['samples']})" if entry["samples"]
+                                            else "")
+        blocking = entry["plan_blocking"]
+        blocked = ("" if blocking is None else
+                   (f"{len(blocking['coalition'])} members, £{blocking['excess']:,.0f}"
+                    if entry["plan_blocked"] else "none"))
+        eps = "" if entry["epsilon"] is None else f"£{entry['epsilon']:,.0f}"
+        print(f"{entry['consortium']:<28} {len(entry['members']):>3} {method:<14} "
+              f"{entry['coalitions_solved']:>7,} {entry['shapley_seconds']:>10.1f} "
+              f"{entry['core_seconds']:>8.1f} {eps:>14} "
+              f"{'empty' if entry['core_empty'] else 'non-empty':>6} "
+              f"{entry['iterations'] or 0:>5} {blocked}")
+
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(files[SHAPLEY_CSV])))
+    for entry in core["consortia"]:
+        if entry["shapley_method"] != "sampled":
+            continue
+        print(f"\n{entry['consortium']}: sampled Shapley saving, {entry['samples']} orders "
+              "(£ a year; s.e. = standard error of the estimate)")
+        print(f"{'authority':<28} {'Shapley saving':>15} {'s.e.':>12} {'s.e./|saving|':>14} "
+              f"{'plan saving':>14}")
+        errors = []
+        for r in rows:
+            if r["consortium"] != entry["consortium"]:
+                continue
+            saving, error = float(r["shapley_saving"]), float(r["std_error"])
+            errors.append(error)
+            ratio = f"{error / abs(saving):.0%}" if saving else ""
+            print(f"{r['name']:<28} {saving:>15,.0f} {error:>12,.0f} {ratio:>14} "
+                  f"{float(r['plan_saving']):>14,.0f}")
+        print(f"median standard error £{sorted(errors)[len(errors) // 2]:,.0f}, largest "
+              f"£{max(errors):,.0f}")
+    for warning in core["warnings"]:
+        print(f"warning: {warning}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,297 @@
+"""Running independent solves: in this process, in a local pool of spawned processes, or on a
+Dask cluster.
+
+``map_tasks(function, tasks, workers, executor, address, progress, shared)`` calls
+``function(*task)`` for every task (or ``function(shared, *task)`` when ``shared`` is given)
+and returns the results in task order, whatever the executor and the number of workers, so
+every result file is the same however it was computed. :class:`TaskPool` does the same but
+keeps its processes (or its cluster connection) for several ``map`` calls.
+
+The rules every executor keeps:
+
+* **one solve per process.** A local worker is a process with one task at a time. A Dask
+  worker may run several threads, so the task runs under a per-process lock: HiGHS keeps one
+  thread pool per process, and each solve already runs single-threaded (``SolverOptions``).
+* **spawn, never fork.** Local processes are started with the ``spawn`` method; a process forked
+  after a solver has started may inherit its threads and locks in an unusable state. Dask's
+  nanny starts its workers with ``spawn`` too (``distributed.worker.multiprocessing-method``).
+* **plain, top-level task functions.** A task function must be importable by name (a module's
+  top-level function) and take picklable data. ``shared`` (e.g. the :class:`Instance`) is sent
+  once per worker process, not once per task: a local pool passes it to each process's
+  initializer, a Dask client scatters it to every worker.
+* **randomness belongs to the task, not the worker.** A task that draws random numbers must
+  derive its stream from the seed and its own index (``numpy.random.SeedSequence``), never from
+  the worker it happens to run on.
+
+With ``workers == 1`` the local executor runs the tasks here, one after another. Dask is an
+optional extra (``pip install 'optimise[dask]'``) imported only when asked for.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any, Self
+
+from optimiser.errors import InputError, Problem
+
+EXECUTORS = ("local", "dask")
+
+#: seconds to wait for a Dask scheduler before reporting it unreachable
+CONNECT_TIMEOUT_S = 10
+
+#: Progress: called with a task's index each time a task finishes (in completion order)
+Progress = Callable[[int], None]
+
+_NO_SHARED = object()  # "no shared argument" (compared in this process only: never pickled)
+_SHARED: tuple = ()  # (the shared argument,) of this worker process, or () for none
+_SOLVE_LOCK = threading.Lock()  # one solve at a time in this process (Dask worker threads)
+
+
+def default_workers() -> int:
+    """Every core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# --------------------------------------------------------------------------- worker side
+
+def _set_shared(shared: tuple) -> None:
+    """Initializer of a local worker process: keep the shared argument, ``(value,)`` or ``()``."""
+    global _SHARED
+    _SHARED = shared
+
+
+def _local_call(function: Callable, args: tuple) -> Any:
+    """Run one task in a local worker process, after the process's shared argument if any."""
+    return function(*_SHARED, *args)
+
+
+def _dask_call(function: Callable, shared: tuple, args: tuple) -> Any:
+    """Run one task on a Dask worker: one solve per process, whatever its thread count."""
+    with _SOLVE_LOCK:
+        return function(*shared, *args)
+
+
+# --------------------------------------------------------------------------- the pool
+
+class TaskPool:
+    """Processes (or a cluster connection) kept for several :meth:`map` calls.
+
+    ``executor``: ``local`` (``workers`` spawned processes; none when ``workers`` is 1) or
+    ``dask`` (``address`` of a running scheduler, e.g. ``tcp://host:8786``, whose worker count
+    then replaces ``workers``; without one a local Dask cluster of ``workers`` single-threaded
+    processes is started). ``shared`` is the first argument of every task call, sent to each
+    worker once.
+    """
+
+    def __init__(self, workers: int | None = None, executor: str = "local",
+                 address: str | None = None, shared: Any = _NO_SHARED):
+        if executor not in EXECUTORS:
+            raise InputError(Problem("--executor", f"unknown executor {executor!r} "
+                                     f"(choose from {', '.join(EXECUTORS)})"))
+        if address and executor != "dask":
+            raise InputError(Problem("--address", "an address needs --executor dask"))
+        workers = default_workers() if workers is None else workers
+        if workers < 1:
+            raise InputError(Problem("--workers", "N must be at least 1"))
+        self.workers = workers
+        self.executor = executor
+        self.address = address
+        self._shared = () if shared is _NO_SHARED else (shared,)
+        self._pool: ProcessPoolExecutor | None = None
+        self._client = None
+        self._cluster = None
+        self._shared_future = None
+        if executor == "dask":
+            self._connect()
+
+    # -- context management
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close(cancel=exc[0] is not None)
+
+    def close(self, cancel: bool = False) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+            self._pool = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+    @property
+    def description(self) -> str:
+        if self.executor == "dask":
+            where = self.address or f"a local Dask cluster of {self.workers} processes"
+            return f"dask ({where})"
+        return f"local ({self.workers} process{'es' if self.workers != 1 else ''})"
+
+    # -- running
+    def map(self, function: Callable, tasks: Sequence[tuple], progress: Progress | None = None
+            ) -> list:
+        """``function(*task)`` (after ``shared``) for every task, results in task order."""
+        tasks = [tuple(task) for task in tasks]
+        if not tasks:
+            return []
+        tick = progress or (lambda _index: None)
+        if self.executor == "dask":
+            return self._map_dask(function, tasks, tick)
+        if self.workers == 1 or (len(tasks) == 1 and self._pool is None):
+            # here, in order: a single task is not worth starting processes for
+            results = []
+            for index, args in enumerate(tasks):
+                results.append(function(*self._shared, *args))
+                tick(index)
+            return results
+        return self._map_local(function, tasks, tick)
+
+    def _map_local(self, function: Callable, tasks: list[tuple], tick: Progress) -> list:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_set_shared, initargs=(self._shared,))
+        results: list = [None] * len(tasks)
+        pending = {self._pool.submit(_local_call, function, args): index
+                   for index, args in enumerate(tasks)}
+        try:
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    index = pending.pop(future)
+                    results[index] = future.result()
+                    tick(index)
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+        return results
+
+    def _connect(self) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as error:
+            raise InputError(Problem(
+                "--executor", "Dask is not installed; install the optional extra with "
+                f"pip install 'optimise[dask]' ({error})")) from None
+        try:
+            if self.address:
+                self._client = Client(self.address, timeout=CONNECT_TIMEOUT_S)
+                # the cluster's worker processes, not this machine's cores
+                self.workers = max(1, len(self._client.scheduler_info().get("workers", {})))
+            else:
+                self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
+                                             processes=True, dashboard_address=None)
+                self._client = Client(self._cluster, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError, ValueError) as error:
+            self.close()
+            where = self.address or "a local cluster"
+            raise InputError(Problem("--address", f"cannot reach the Dask scheduler at "
+                                     f"{where}: {error}")) from None
+
+    def _map_dask(self, function: Callable, tasks: list[tuple], tick: Progress) -> list:
+        from distributed import as_completed
+
+        client = self._client
+        if self._shared_future is None:
+            # a scattered value inside a tuple is resolved on the worker (Dask packs nested
+            # futures); the tuple itself is sent with each task
+            self._shared_future = tuple(client.scatter(value, broadcast=True, hash=False)
+                                        for value in self._shared)
+        futures = [client.submit(_dask_call, function, self._shared_future, args, pure=False)
+                   for args in tasks]
+        order = {future.key: index for index, future in enumerate(futures)}
+        try:
+            for future in as_completed(futures):
+                future.result()  # raises the task's exception here
+                tick(order[future.key])
+            return client.gather(futures)
+        except BaseException:
+            client.cancel(futures)
+            raise
+
+
+def map_tasks(function: Callable, tasks: Sequence[tuple], workers: int | None = None,
+              executor: str = "local", address: str | None = None,
+              progress: Progress | None = None, shared: Any = _NO_SHARED) -> list:
+    """``function(*task)`` (after ``shared``, when given) for every task, in task order, on a
+    pool opened for this call (see the module docstring)."""
+    with TaskPool(workers, executor, address, shared) as pool:
+        return pool.map(function, tasks, progress)
+
+
+# --------------------------------------------------------------------------- progress bar
+
+class ProgressBar:
+    """A rich bar of solves done, cache hits and time left (shown on a terminal only).
+
+    ``plan(n)`` adds n solves to the total; ``solved()`` marks one done; ``hits(n)`` counts
+    look-ups answered from a cache; ``describe(text)`` says what is being solved.
+    """
+
+    def __init__(self, console, enabled: bool = True):
+        self._enabled = enabled and console.is_terminal
+        self._console = console
+        self._progress = None
+        self._task = None
+        self._total = 0
+        self._done = 0
+        self._hits = 0
+        self._text = ""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def plan(self, solves: int) -> None:
+        self._total += solves
+        self._refresh()
+
+    def solved(self, count: int = 1) -> None:
+        self._done += count
+        self._refresh()
+
+    def hits(self, count: int) -> None:
+        self._hits += count
+        self._refresh()
+
+    def describe(self, text: str) -> None:
+        self._text = text
+        self._refresh()
+
+    def _refresh(self) -> None:
+        if not self._enabled:
+            return
+        if self._progress is None:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("solves, {task.fields[hits]:,} cache hits,"), TimeElapsedColumn(),
+                TextColumn("elapsed,"), TimeRemainingColumn(), TextColumn("left"),
+                console=self._console, transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task("", total=max(self._total, 1), hits=0)
+        self._progress.update(self._task, completed=self._done,
+                              total=max(self._total, self._done, 1), hits=self._hits,
+                              description=self._text)
