@@ -39,6 +39,43 @@ from optimiser.loading import load_instance  # noqa: E402
 from optimiser.writers import write_folder  # noqa: E402
 
 
+class LogProgress:
+    """The progress bar's interface as log lines (for runs without a terminal): each phase, and
+    solves done every ``every`` seconds."""
+
+    def __init__(self, every: float = 60.0):
+        self.every, self.started, self.last = every, time.perf_counter(), 0.0
+        self.total = self.done = self.hit = 0
+        self.text = ""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._line()
+
+    def _line(self) -> None:
+        print(f"[{time.perf_counter() - self.started:7.0f} s] {self.text}: {self.done:,} of "
+              f"{self.total:,} solves, {self.hit:,} cache hits", file=sys.stderr, flush=True)
+
+    def plan(self, solves: int) -> None:
+        self.total += solves
+
+    def solved(self, count: int = 1) -> None:
+        self.done += count
+        if time.perf_counter() - self.started - self.last >= self.every:
+            self.last = time.perf_counter() - self.started
+            self._line()
+
+    def hits(self, count: int) -> None:
+        self.hit += count
+
+    def describe(self, text: str) -> None:
+        if text != self.text:
+            self.text = text
+            self._line()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instance", default=str(ROOT / "instances" / "north-west"))
@@ -52,12 +89,16 @@ def main() -> None:
     parser.add_argument("--executor", default="local")
     parser.add_argument("--address", default=None)
     parser.add_argument("--out", default=str(ROOT / "results" / "bench-compare"))
-    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bar (without a terminal, progress is logged instead)")
     args = parser.parse_args()
 
     started = time.perf_counter()
     instance = load_instance(args.instance)
-    with ProgressBar(Console(stderr=True), enabled=not args.quiet) as bar:
+    console = Console(stderr=True)
+    progress = (ProgressBar(console, enabled=not args.quiet) if console.is_terminal
+                else LogProgress())
+    with progress as bar:
         outcome = compare(instance, args.consortium, exact_max=args.exact_max,
                           samples=args.samples, seed=args.seed, workers=args.workers,
                           executor=args.executor, address=args.address, bar=bar)

@@ -255,7 +255,7 @@ class Separation:
         violation = offset - float(result.objective)
         bound = (offset - float(result.bound)
                  if result.bound is not None and np.isfinite(result.bound) else None)
-        cost = violation * -1.0 + float(weights[chosen].sum())
+        cost = float(weights[chosen].sum()) - violation  # c(S) = x(S) - violation
         return Violation(violation, coalition, bound, cost, result.status)
 
 
