@@ -146,8 +146,9 @@ def main() -> None:
             saving, error = float(r["shapley_saving"]), float(r["std_error"])
             errors.append(error)
             ratio = f"{error / abs(saving):.0%}" if saving else ""
+            plan = round(float(r["plan_saving"])) + 0  # no "-0"
             print(f"{r['name']:<28} {saving:>15,.0f} {error:>12,.0f} {ratio:>14} "
-                  f"{float(r['plan_saving']):>14,.0f}")
+                  f"{plan:>14,}")
         print(f"median standard error £{sorted(errors)[len(errors) // 2]:,.0f}, largest "
               f"£{max(errors):,.0f}")
     for warning in core["warnings"]:

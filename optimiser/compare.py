@@ -378,6 +378,7 @@ class CompareOutcome:
     workers: int
     options: dict = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    inexact: tuple[CoalitionValue, ...] = ()  # coalition values not proven optimal
 
     @property
     def failed(self) -> list[str]:
@@ -423,17 +424,19 @@ def compare(instance: Instance, consortia: Sequence[str] = (), ad_hoc: Sequence[
             warnings.append(f"{m.name}: no plan ({f.status}): {f.message}")
         if f.not_kept_whole:
             warnings.append(f"{m.name}: not kept whole: {', '.join(f.not_kept_whole)}")
-    inexact = cache.not_optimal
+    inexact = tuple(cache.values[k] for k in cache.not_optimal)
     if inexact:
-        warnings.append(f"{len(inexact)} coalition value(s) stopped at the time limit: c(S) is "
-                        "an upper bound there")
+        worst = max((v.gap or 0.0) for v in inexact)
+        warnings.append(f"{len(inexact)} coalition value(s) stopped at the time limit (largest "
+                        f"gap {worst:.2g}): c(S) is an upper bound there (core.json: "
+                        "inexact_coalitions)")
     for game in games:
         if game.note:
             warnings.append(f"{game.membership.name}: {game.note}")
     options = {"exact_max": exact_max, "samples": samples, "seed": seed}
     return CompareOutcome(instance, tuple(memberships), tuple(figures), games,
                           time.perf_counter() - started, cache.solves, cache.hits,
-                          description, used, options, tuple(warnings))
+                          description, used, options, tuple(warnings), inexact)
 
 
 # --------------------------------------------------------------------------- tables
@@ -656,6 +659,9 @@ def core_summary(outcome: CompareOutcome) -> dict:
         "workers": outcome.workers,
         "options": outcome.options,
         "consortia": consortia,
+        "inexact_coalitions": [
+            {"coalition": list(v.members), "status": v.status, "gap": v.gap,
+             "cost": _money(v.cost)} for v in outcome.inexact],
         "warnings": list(instance.warnings) + list(outcome.warnings),
         "policy": instance.policy.model_dump(mode="json"),
     }
@@ -696,19 +702,17 @@ def print_compare(console, files: dict[str, str]) -> None:
     import io
     import json
 
-    from rich import box
     from rich.markup import escape
-    from rich.table import Table
+
+    from optimiser.display import _table
 
     summary = json.loads(files[CORE_JSON])
     console.print(f"[bold]{escape(summary['instance'])}[/bold]: {summary['solves']:,} "
                   f"coalition solves, {summary['cache_hits']:,} cache hits, "
                   f"{summary['seconds']:.1f} s on {escape(summary['executor'])}")
-    table = Table(title="Memberships (£ thousands a year)", box=box.SIMPLE_HEAD)
-    for column in ("membership", "size", "cost", "alone", "saving", "saving %", "unmet",
-                   "local"):
-        table.add_column(column, justify="left" if column == "membership" else "right",
-                         overflow="fold")
+    table = _table("Memberships (£ thousands a year)",
+                   ("membership", "size", "cost", "alone", "saving", "saving %", "unmet",
+                    "local"), text=("membership",))
     for row in csv.DictReader(io.StringIO(files[COMPARE_CSV])):
         if row["annual_cost"] == "":
             table.add_row(escape(row["membership"]), row["size"], row["status"], "", "", "",
@@ -726,14 +730,12 @@ def print_compare(console, files: dict[str, str]) -> None:
         rows = [r for r in shapley if r["consortium"] == name]
         sampled = bool(rows) and rows[0]["method"] == "sampled"
         how = f"sampled, {rows[0]['samples']} orders" if sampled else "exact"
-        detail = Table(title=escape(f"{name}: saving by Shapley ({how}), in the plan and in "
-                                    "the least core (£ thousands a year)"),
-                       box=box.SIMPLE_HEAD)
-        for column in ("authority", "Shapley", "plan", "least\ncore", "marginal", "saving\n%",
-                       "need\nmix", "flags"):
-            detail.add_column(column, justify="left" if column in ("authority", "flags")
-                              else "right", overflow="fold", no_wrap=column != "flags",
-                              min_width=10 if column == "flags" else None)
+        columns = ("authority", "Shapley", "plan", "least\ncore", "marginal", "saving\n%",
+                   "need\nmix", "flags")
+        detail = _table(escape(f"{name}: saving by Shapley ({how}), in the plan and in the "
+                               "least core (£ thousands a year)"), columns,
+                        text=("authority", "flags"), no_wrap=columns[1:-1])
+        detail.columns[-1].min_width = 10  # the flags fold, but not one letter a line
         for r in rows:
             m = members.get((name, r["authority"]), {})
             least = ("" if r["least_core_cost"] == "" else
