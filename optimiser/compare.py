@@ -301,7 +301,7 @@ class Game:
     core: object | None  # optimiser.core.CoreResult
     blocking: Coalition | None  # of the plan's allocation
     blocking_excess: float | None  # sum of plan costs of S - c(S)
-    separation_excess: float | None  # the same as the separation MILP priced it
+    separation: object | None  # optimiser.core.Violation: the separation MILP's own answer
     tolerance: float
     shapley_seconds: float
     core_seconds: float
@@ -350,9 +350,9 @@ def analyse(membership: Membership, figures: Figures, cache: CoalitionCache, exa
         if figures.has_plan:
             say(f"{membership.name}: blocking coalitions of the plan")
             pays = {a: figures.members[a].cost for a in members}
-            separation, found = core_module.most_violated(instance, members, pays, solve)
-            excess = sum(pays[a] for a in found) - cache.cost(found)
-            blocking = found
+            separation = core_module.most_violated(instance, members, pays, solve)
+            blocking = separation.coalition
+            excess = sum(pays[a] for a in blocking) - cache.cost(blocking)
         else:
             note = f"no plan ({figures.status}): the plan's allocation is not checked"
     return Game(membership, members, grand, alone,
@@ -630,6 +630,7 @@ def core_summary(outcome: CompareOutcome) -> dict:
                                        for a in game.membership.members}),
             "least_core_blocking": None if core is None or core.blocking is None
             else list(core.blocking),
+            "separation_status": None if core is None else core.separation_status,
             "iterations": None if core is None else core.iterations,
             "master_coalitions": None if core is None else core.coalitions,
             "plan_allocation": ({a: _money(f.members[a].cost) for a in game.membership.members}
@@ -639,7 +640,9 @@ def core_summary(outcome: CompareOutcome) -> dict:
                 "coalition": list(game.blocking),
                 "names": [instance.authorities[a].name for a in game.blocking],
                 "excess": _money(game.blocking_excess),
-                "separation_excess": _money(game.separation_excess),
+                "separation_excess": _money(game.separation.violation),
+                "separation_bound": _money(game.separation.bound),
+                "separation_status": game.separation.status,
             },
             "tolerance": _money(game.tolerance),
             "shapley_method": game.method,

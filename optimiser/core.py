@@ -275,11 +275,11 @@ def _arcs_of_rows(program: LinearProgram, rows: np.ndarray) -> list[np.ndarray]:
 
 
 def most_violated(instance: Instance, members, allocation: dict[str, float], solve: SolveFn
-                  ) -> tuple[float, Coalition]:
-    """max over coalitions S (non-empty, not N) of sum_{a in S} allocation[a] - c(S), and the
-    S reaching it (in the instance's order), by one MILP (:class:`Separation`)."""
-    found = Separation(instance, members).solve(allocation, solve)
-    return found.violation, found.coalition
+                  ) -> Violation:
+    """max over coalitions S (non-empty, not N) of sum_{a in S} allocation[a] - c(S), the S
+    reaching it (in the instance's order), the proven bound and the solve's status, by one
+    MILP (:class:`Separation`)."""
+    return Separation(instance, members).solve(allocation, solve)
 
 
 # -- the master LP ---------------------------------------------------------------------------

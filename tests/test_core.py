@@ -141,10 +141,11 @@ def test_oracle_game_values():
 def test_oracle_separation_finds_the_most_violated_coalition(allocation, violation,
                                                                coalitions):
     instance = three_authorities(pair_providers=True)
-    found, coalition = most_violated(instance, ["A", "B", "C"],
-                                     dict(zip("ABC", allocation)), solve)
-    assert found == pytest.approx(violation, abs=1e-6)
-    assert coalition in coalitions
+    found = most_violated(instance, ["A", "B", "C"], dict(zip("ABC", allocation)), solve)
+    assert found.violation == pytest.approx(violation, abs=1e-6)
+    assert found.coalition in coalitions
+    assert found.status == "optimal"
+    assert found.bound == pytest.approx(violation, abs=1e-2)
 
 
 def test_oracle_least_core_is_empty_with_epsilon_2000():
@@ -226,7 +227,8 @@ def test_separation_and_least_core_match_enumeration(name, instance):
     tolerance = 1e-6 * game.grand
     result = least_core(instance, game.members, game, solve)
     for allocation in allocations(game) + [result.allocation]:
-        violation, coalition = most_violated(instance, game.members, allocation, solve)
+        found = most_violated(instance, game.members, allocation, solve)
+        violation, coalition = found.violation, found.coalition
         assert violation == pytest.approx(game.largest_excess(allocation), abs=tolerance)
         assert game.excess(allocation, coalition) == pytest.approx(violation, abs=tolerance)
     enumerated = least_core_by_enumeration(instance, game.members, game)
