@@ -59,6 +59,9 @@ class FrameworkModel:
     cost: np.ndarray = None  # column per cost holder (members, or one for the consortium)
     excess: np.ndarray | None = None  # column per tracked member (individual rationality)
     theta: int | None = None
+    #: (model, result) of volume without individual rationality, when this model's plan was
+    #: derived from it (``models.voices``): the price of fairness' reference
+    relaxation: tuple | None = None
 
     @property
     def members(self) -> tuple[str, ...]:
@@ -122,23 +125,16 @@ def add_tier_variables(model: FrameworkModel) -> None:
     void[g,k] >= 0 guaranteed but unused places (guarantee tiers only);
     S[h,g,k] >= 0 cost holder h's in-scope list spend if k is active."""
     program, arcs = model.program, model.arcs
-    group_of = _group_of_arcs(model)
-    arcs["group"] = group_of
-    groups, tiers, spend = [], [], []
-    for g, group in enumerate(model.market.groups):
-        in_group = arcs[arcs["group"] == g]
-        if in_group.empty:
-            continue
-        groups.append(_group_row(model, g, group, in_group))
+    arcs["group"] = _group_of_arcs(model)
+    model.groups = _group_bounds(model)
+    tiers = []
+    for g in model.groups["group"]:
+        group = model.market.groups[g]
         levels = [(0.0, 0.0, False)] + list(zip(group.min_places, group.discount_pct,
                                                 group.guarantee))
-        for k, (minimum, discount, guarantee) in enumerate(levels):
-            tiers.append({"group": g, "k": k, "min": minimum, "discount": discount,
-                          "guarantee": guarantee})
-        for holder in sorted(set(in_group["holder"])):
-            spend += [{"holder": holder, "group": g, "k": k} for k in range(len(levels))]
-    model.groups = pd.DataFrame(groups, columns=["group", "provider", "scope", "upper",
-                                                 "fee_min", "fee_max", "void_fee"])
+        tiers += [{"group": g, "k": k, "min": minimum, "discount": discount,
+                   "guarantee": guarantee}
+                  for k, (minimum, discount, guarantee) in enumerate(levels)]
     tiers = pd.DataFrame(tiers, columns=["group", "k", "min", "discount", "guarantee"])
     tiers["z"] = program.add_variables("z", len(tiers), 0.0, 1.0, integer=True)
     tiers["volume"] = program.add_variables("V", len(tiers))
@@ -146,7 +142,10 @@ def add_tier_variables(model: FrameworkModel) -> None:
     tiers["void"] = -1
     tiers.loc[guaranteed, "void"] = program.add_variables("void", int(guaranteed.sum()))
     model.tiers = tiers
-    spend = pd.DataFrame(spend, columns=["holder", "group", "k"])
+    holders = (arcs.loc[arcs["group"] >= 0, ["group", "holder"]].drop_duplicates()
+               .sort_values(["group", "holder"]))
+    spend = holders.merge(tiers[["group", "k"]], on="group")[["holder", "group", "k"]]
+    spend = spend.reset_index(drop=True)
     spend["column"] = program.add_variables("S", len(spend))
     model.spend = spend
 
@@ -161,22 +160,37 @@ def _group_of_arcs(model: FrameworkModel) -> np.ndarray:
     ], dtype=int)
 
 
-def _group_row(model: FrameworkModel, g: int, group, in_group: pd.DataFrame) -> dict:
-    """Bounds of a group: largest volume U_g, fee range, and the list fee of a void place."""
-    market = model.market
-    offers = market.offers[(market.offers["provider"] == group.provider)]
-    if group.scope is not None:
-        offers = offers[offers["placement_type"] == group.scope]
-    eligible = offers[offers["placement_type"].isin(set(in_group["placement_type"]))]
-    max_places = float(market.providers.set_index("provider").at[group.provider, "max_places"])
-    demand = market.needs.set_index(["authority", "need"])["places"]
-    reachable = demand.loc[list({(a, n) for a, n in zip(in_group["authority"],
-                                                         in_group["need"])})].sum()
-    upper = min(float(eligible["capacity"].sum()), max_places, float(reachable))
-    return {"group": g, "provider": group.provider, "scope": group.scope, "upper": upper,
-            "fee_min": float(in_group["fee_year"].min()),
-            "fee_max": float(in_group["fee_year"].max()),
-            "void_fee": float(offers["fee_year"].min())}
+def _group_bounds(model: FrameworkModel) -> pd.DataFrame:
+    """Per group with an eligible arc: the largest volume U_g (the least of its eligible
+    offers' capacity, the provider's max_places and the demand its arcs can reach), the fee
+    range of its arcs and the list fee of a void place (the lowest in scope)."""
+    market, arcs = model.market, model.arcs
+    tiered = arcs[arcs["group"] >= 0]
+    fees = tiered.groupby("group")["fee_year"].agg(fee_min="min", fee_max="max")
+    needs = tiered.drop_duplicates(["group", "need_row"])
+    reachable = pd.Series(market.needs["places"].to_numpy()[needs["need_row"]],
+                          index=needs["group"]).groupby(level=0).sum()
+    offered = (tiered[["group", "provider", "placement_type"]].drop_duplicates()
+               .merge(market.offers[["provider", "placement_type", "capacity"]],
+                      on=["provider", "placement_type"]))
+    capacity = offered.groupby("group")["capacity"].sum()
+    max_places = dict(zip(market.providers["provider"], market.providers["max_places"]))
+    lowest = market.offers.groupby(["provider", "placement_type"])["fee_year"].min()
+    lowest_in_scope = dict(lowest.items())
+    lowest_overall = dict(lowest.groupby(level=0).min().items())
+    rows = []
+    for g, fee_min, fee_max, reach, cap in zip(fees.index, fees["fee_min"], fees["fee_max"],
+                                               reachable.loc[fees.index],
+                                               capacity.loc[fees.index]):
+        group = market.groups[g]
+        void_fee = (lowest_overall[group.provider] if group.scope is None
+                    else lowest_in_scope[(group.provider, group.scope)])
+        upper = min(float(cap), float(max_places[group.provider]), float(reach))
+        rows.append({"group": int(g), "provider": group.provider, "scope": group.scope,
+                     "upper": upper, "fee_min": float(fee_min), "fee_max": float(fee_max),
+                     "void_fee": float(void_fee)})
+    return pd.DataFrame(rows, columns=["group", "provider", "scope", "upper", "fee_min",
+                                       "fee_max", "void_fee"])
 
 
 def add_common_variables(model: FrameworkModel, individual_rationality: bool) -> None:
@@ -348,9 +362,10 @@ def _largest_member_spend(model: FrameworkModel, pairs: pd.DataFrame) -> dict:
     tiered = arcs[arcs["group"] >= 0].drop_duplicates(["holder", "group", "need_row"])
     reach = (tiered.assign(places=needs["places"].to_numpy()[tiered["need_row"]])
              .groupby(["holder", "group"])["places"].sum())
-    groups = model.groups.set_index("group")
-    return {(m, g): float(groups.at[g, "fee_max"]) * min(float(reach[(m, g)]),
-                                                          float(groups.at[g, "upper"]))
+    fee_max = dict(zip(model.groups["group"], model.groups["fee_max"]))
+    upper = dict(zip(model.groups["group"], model.groups["upper"]))
+    reach = dict(reach.items())
+    return {(m, g): float(fee_max[g]) * min(float(reach[(m, g)]), float(upper[g]))
             for m, g in zip(pairs["holder"], pairs["group"])}
 
 

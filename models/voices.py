@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -26,7 +27,7 @@ from optimiser.errors import SolveError
 from optimiser.market import Market
 from optimiser.plan import read_plan
 from optimiser.program import LinearProgram
-from optimiser.solvers.base import SolverResult
+from optimiser.solvers.base import SolverResult, relative_gap
 
 #: slack on the first stage's saving share, so the second stage is feasible within tolerances
 THETA_TOLERANCE = 1e-6
@@ -70,26 +71,41 @@ def solve_consortium(
 
 def _solve_volume(market: Market, solve: SolveFn, standalone: dict[str, float] | None,
                   individual_rationality: bool) -> tuple[FrameworkModel, SolverResult]:
-    """``volume``, with individual rationality added lazily, member by member.
+    """``volume``, with individual rationality added only where it binds.
 
-    Solve with no member tracked (no rationality rows); if every member's plan cost is within
-    its standalone cost, the plan is feasible for the full model and optimal for it, since it
-    optimises a relaxation of it (the untracked members' excess is zero). Otherwise track the
-    members above their standalone cost (their own cost holder and rationality row) and solve
-    again; at most |members| rounds, usually one or two. Exact, and on England it keeps the
-    model at the size of the untracked one instead of adding 269,000 per-member spend copies.
+    1. Solve the relaxation: no member tracked, no rationality rows (this is also the price of
+       fairness' reference, kept as ``model.relaxation``). If every member's plan cost is
+       within its standalone cost, the plan is feasible for the full model and optimal for it.
+    2. Otherwise *repair* it (``_repair``): keep its tier and contract choices and re-split
+       the places among the members under the rationality rows, by linear programs.
+    3. If the repair fails, track the members above their standalone cost (own cost holder and
+       rationality row) and solve the MILP again, round by round (at most |members| rounds),
+       each started from the relaxation's tier and contract choices. Exact; on England it keeps
+       the model at the size of the untracked one instead of adding 269,000 per-member spend
+       copies.
     """
     integer = market.instance.policy.integer_places
-    tracked: tuple[str, ...] = ()
-    pairs = len(market.members) * len(market.groups)
-    if individual_rationality and pairs <= TRACK_ALL_BELOW_PAIRS:
-        tracked = market.members  # cheap enough: one solve rather than rounds
+    model = build_framework_model(market, standalone, individual_rationality, integer, ())
+    set_objective(model, np.ones(len(model.holder_share)))
+    result = solve(model.program)
+    if not individual_rationality or not result.has_plan:
+        return model, result
+    above = _above_standalone(model, result, standalone)
+    if not above:
+        return model, result
+    relaxation = (model, result)
+    repaired = _repair(market, solve, standalone, relaxation, tuple(above))
+    if repaired is not None:
+        repaired[0].relaxation = relaxation
+        return repaired
+    tracked = tuple(above)
     while True:
-        model = build_framework_model(market, standalone, individual_rationality, integer,
-                                      tracked)
-        set_objective(model, np.ones(len(model.holder_share)))
+        model = _tracked_model(market, standalone, tracked)
+        model.relaxation = relaxation
+        cols, values = _integer_choices(model, *relaxation)
+        model.program.start = (cols, values)
         result = solve(model.program)
-        if not individual_rationality or not result.has_plan:
+        if not result.has_plan:
             return model, result
         above = set(_above_standalone(model, result, standalone)) - set(tracked)
         if not above:
@@ -97,10 +113,66 @@ def _solve_volume(market: Market, solve: SolveFn, standalone: dict[str, float] |
         tracked = tuple(a for a in market.members if a in above or a in tracked)
 
 
-#: With individual rationality, every member is tracked from the start when members x tier
-#: groups is at most this (the per-member copies are cheap and one solve beats several rounds:
-#: the North West, 24 x 303, runs in 7 s this way against 40 s lazily); above it, lazily.
-TRACK_ALL_BELOW_PAIRS = 20_000
+def _tracked_model(market: Market, standalone: dict[str, float], tracked: tuple[str, ...]
+                   ) -> FrameworkModel:
+    """The volume model with rationality rows for ``tracked``."""
+    model = build_framework_model(market, standalone, True,
+                                  market.instance.policy.integer_places, tracked)
+    set_objective(model, np.ones(len(model.holder_share)))
+    return model
+
+
+def _integer_choices(model: FrameworkModel, source: FrameworkModel, result: SolverResult
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """``model``'s tier (z) and contract (o) columns and their values in ``source``'s plan
+    (models of one market share their tiers and contracts, whatever members they track)."""
+    cols, values = [], []
+    for table, column in (("tiers", "z"), ("contract", "o")):
+        cols.append(getattr(model, table)[column].to_numpy(dtype=np.int64))
+        old = getattr(source, table)[column].to_numpy(dtype=np.int64)
+        values.append(np.round(result.values[old]))
+    return np.concatenate(cols), np.concatenate(values)
+
+
+def _repair(market: Market, solve: SolveFn, standalone: dict[str, float], relaxation: tuple,
+            above: tuple[str, ...]) -> tuple[FrameworkModel, SolverResult] | None:
+    """The relaxation's plan made individually rational by re-splitting its places, or None.
+
+    With the relaxation's tier choices z and contracts o fixed, the volume model with
+    rationality rows is a linear program: the members' costs can be rebalanced at little or no
+    cost to the total because the volume objective is nearly indifferent to which member takes
+    which discounted place. Members get their rationality row lazily, as in the MILP: first
+    those above their standalone cost, then any the LP pushed above, until none is.
+
+    Proof of optimality: the full model is a restriction of the relaxation, so the
+    relaxation's dual bound L bounds it too; a repaired plan with objective C and (C - L) / C
+    within the MIP gap is optimal within that gap, and is returned with bound L. A repair
+    that leaves a member above its standalone cost or misses the gap is discarded (None), and
+    the caller solves the MILP."""
+    relaxed, result = relaxation
+    bound, gap_allowed = result.bound, market.instance.policy.mip_gap
+    if bound is None or not np.isfinite(bound):
+        return None
+    tracked = above
+    while True:
+        model = _tracked_model(market, standalone, tracked)
+        model.program.fix(*_integer_choices(model, relaxed, result))
+        repaired = solve(model.program)
+        if not repaired.has_plan:
+            return None
+        above = _above_standalone(model, repaired, standalone)
+        if set(above) & set(tracked):
+            return None  # the fixed tiers cannot keep a tracked member whole
+        if not above:
+            break
+        tracked = tuple(a for a in market.members if a in above or a in tracked)
+    gap = relative_gap(repaired.objective, bound)
+    if gap is None or gap > gap_allowed:
+        return None
+    return model, replace(repaired, bound=bound, gap=gap, status="optimal",
+                          seconds=repaired.seconds + result.seconds,
+                          message=f"{result.message}; repaired for individual rationality")
+
 
 #: a member is above its standalone cost by more than rounding explains: a penny plus 1e-7 of
 #: it (costs are recomputed from places rounded to 6 decimals)

@@ -42,6 +42,12 @@ class LinearProgram:
     num_rows: int = 0
     objective_terms: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     objective_constant: float = 0.0
+    fixed: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    #: a tighter relative MIP gap this program asks for than the run's (None: the run's)
+    mip_gap: float | None = None
+    #: a partial starting plan (columns, values), e.g. tier and contract choices; a back-end
+    #: that takes starts completes it (HiGHS solves for the other columns), others ignore it
+    start: tuple[np.ndarray, np.ndarray] | None = None
 
     def add_variables(
         self,
@@ -97,6 +103,20 @@ class LinearProgram:
     def block(self, name: str) -> slice:
         return self.blocks[name]
 
+    def fix(self, cols: object, values: object) -> None:
+        """Fix columns ``cols`` at ``values`` (both bounds), e.g. a plan's tier choices."""
+        cols = np.asarray(cols, dtype=np.int64).ravel()
+        self.fixed.append((cols, _column(values, cols.size)))
+
+    def gap(self, run_gap: float) -> float:
+        """The relative MIP gap to solve to: the run's, or this program's if tighter."""
+        return run_gap if self.mip_gap is None else min(run_gap, self.mip_gap)
+
+    def _fix(self, bounds: np.ndarray) -> np.ndarray:
+        for cols, values in self.fixed:
+            bounds[cols] = values
+        return bounds
+
     # -- assembled arrays handed to the solvers --------------------------------------------
 
     def _stack(self, parts: list[np.ndarray], dtype=float) -> np.ndarray:
@@ -108,7 +128,7 @@ class LinearProgram:
         lower = self._stack(self.lower)
         integer = self.integrality
         lower[integer] = np.ceil(lower[integer] - BOUND_TOLERANCE)
-        return lower
+        return self._fix(lower)
 
     @property
     def col_upper(self) -> np.ndarray:
@@ -119,7 +139,7 @@ class LinearProgram:
         upper = self._stack(self.upper)
         integer = self.integrality
         upper[integer] = np.floor(upper[integer] + BOUND_TOLERANCE)
-        return upper
+        return self._fix(upper)
 
     @property
     def integrality(self) -> np.ndarray:

@@ -10,6 +10,8 @@ node bounds, and reading them would report proven optima as merely feasible).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import re
 import tempfile
 import time
@@ -108,7 +110,8 @@ class CbcSolver:
         problem, columns = _pulp_problem(program)
         with tempfile.TemporaryDirectory(prefix="optimise-cbc-") as folder:
             log_path = Path(folder) / "cbc.log"
-            command = _bundled_cbc(options, log_path)
+            command = _bundled_cbc(replace(options, mip_gap=program.gap(options.mip_gap)),
+                                   log_path)
             started = time.perf_counter()
             problem.solve(command)
             seconds = time.perf_counter() - started
