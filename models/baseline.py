@@ -24,11 +24,9 @@ class Standalone:
     """Each member's standalone cost and plan."""
 
     cost: dict[str, float]
-    plans: dict[str, Plan]
-
-    @property
-    def statuses(self) -> dict[str, str]:
-        return {a: plan.result.status for a, plan in self.plans.items()}
+    plans: dict[str, Plan]  # members solved in this process (none when solved in workers)
+    statuses: dict[str, str]  # solver status of every member's standalone solve
+    worker_seconds: float = 0.0  # solver seconds spent in worker processes (benchmarks)
 
 
 def standalone_plan(instance: Instance, authority: str, solve: SolveFn) -> Plan:
@@ -44,4 +42,5 @@ def standalone_plan(instance: Instance, authority: str, solve: SolveFn) -> Plan:
 def standalone_costs(instance: Instance, members: list[str], solve: SolveFn) -> Standalone:
     """B_a for every member (one small solve each)."""
     plans = {a: standalone_plan(instance, a, solve) for a in members}
-    return Standalone({a: plan.member_cost[a] for a, plan in plans.items()}, plans)
+    return Standalone({a: plan.member_cost[a] for a, plan in plans.items()}, plans,
+                      {a: plan.result.status for a, plan in plans.items()})

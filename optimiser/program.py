@@ -143,7 +143,12 @@ class LinearProgram:
 
     @property
     def integrality(self) -> np.ndarray:
-        return self._stack(self.integer, bool)
+        """Integer columns, less those fixed at a value (``fix``): a program whose integers
+        are all fixed is a linear program, and goes to the LP solver as one."""
+        integer = self._stack(self.integer, bool)
+        for cols, _ in self.fixed:
+            integer[cols] = False
+        return integer
 
     @property
     def bounds_lower(self) -> np.ndarray:

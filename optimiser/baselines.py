@@ -1,0 +1,41 @@
+"""The standalone baselines of a run (SPEC section 5), in this process or across processes.
+
+Each member's baseline is an independent solve, so a run with many members spreads them over
+a local pool of spawned processes (``optimiser.executor``): on England 153 baselines take
+about a minute one after another. A small run keeps them here, where starting processes (about
+a second each, mostly imports) would cost more than it saves. Either way each baseline is the
+same deterministic single-threaded solve, so the costs do not depend on where they ran.
+Baselines solved in workers keep their cost and status but not their plan (``plans`` is empty:
+the plans are large and only ``optimiser.sufficiency`` looks at them, rebuilding a member's
+market when its plan is absent).
+"""
+
+from __future__ import annotations
+
+from models.baseline import Standalone, standalone_costs, standalone_plan
+from models.voices import SolveFn
+from optimiser.executor import default_workers, map_tasks
+from optimiser.records import Instance
+
+#: members from which the baselines are spread over processes (when there are 2+ cores)
+PARALLEL_FROM = 40
+
+
+def baselines(instance: Instance, members: list[str], solve: SolveFn,
+              workers: int | None = None) -> Standalone:
+    """B_a for every member: here for small runs, in a process pool for large ones."""
+    workers = default_workers() if workers is None else workers
+    if workers < 2 or len(members) < PARALLEL_FROM:
+        return standalone_costs(instance, members, solve)
+    results = map_tasks(standalone_task, [(a,) for a in members], workers, shared=instance)
+    return Standalone({a: cost for a, (cost, _, _) in zip(members, results)}, {},
+                      {a: status for a, (_, status, _) in zip(members, results)},
+                      sum(seconds for _, _, seconds in results))
+
+
+def standalone_task(instance: Instance, authority: str) -> tuple[float, str, float]:
+    """One member's baseline in a worker: (cost, solver status, solver seconds)."""
+    from optimiser.run import solver_for
+
+    plan = standalone_plan(instance, authority, solver_for(instance))
+    return plan.member_cost[authority], plan.result.status, plan.result.seconds
