@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Self
 
 import click
 from rich.console import Console
@@ -14,6 +19,10 @@ from optimiser.loading import load_instance
 from optimiser.verify import verify_results
 
 console = Console(stderr=True)
+#: what --log FILE records: each command's stages with their times, warnings, errors, outputs
+log = logging.getLogger("optimise")
+# without a handler, logging's last resort would print every error to stderr a second time
+log.addHandler(logging.NullHandler())
 
 
 class OptimiseGroup(click.Group):
@@ -23,11 +32,20 @@ class OptimiseGroup(click.Group):
         try:
             return super().invoke(ctx)
         except InputError as error:
+            log.error("input error: %s", error.report())
             console.print(f"[red]error:[/red] {escape(error.report())}", highlight=False, soft_wrap=True)
             sys.exit(2)
         except SolveError as error:
+            log.error("no plan: %s", error)
             console.print(f"[red]no plan:[/red] {escape(str(error))}", highlight=False, soft_wrap=True)
             sys.exit(1)
+        except KeyboardInterrupt:
+            # 130 = 128 + SIGINT, as shells report it; results are written whole or not at all
+            # (optimiser.writers.write_folder), so there is nothing to clean up here
+            log.error("interrupted (Ctrl-C)")
+            console.print("[red]interrupted[/red] (Ctrl-C): stopped, no results half-written",
+                          highlight=False)
+            sys.exit(130)
 
 
 @click.group(cls=OptimiseGroup)
@@ -38,15 +56,105 @@ def main() -> None:
 
 def _print_warnings(warnings) -> None:
     for warning in warnings:
+        log.warning("%s", warning)
         console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False, soft_wrap=True)
+
+
+# --quiet, --log and the progress of a command's stages ------------------------------------
+
+def _start_log(ctx: click.Context, _param: click.Parameter, path: str | None) -> None:
+    """Append this command's log to ``path``; the handler goes when the command ends (tests
+    run many commands in one process)."""
+    if path is None:
+        return
+    try:
+        handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+    except OSError as error:
+        raise click.BadParameter(f"cannot write {path}: {error.strerror}") from None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+    def close() -> None:
+        log.removeHandler(handler)
+        handler.close()
+
+    # the root context closes last, after OptimiseGroup.invoke has logged any error
+    ctx.find_root().call_on_close(close)
+    log.info("optimise %s", ctx.info_name)
+
+
+def log_option(command: Callable) -> Callable:
+    """``--log FILE``: append the command's stages, timings, warnings and errors to FILE."""
+    return click.option("--log", type=click.Path(dir_okay=False), callback=_start_log,
+                        expose_value=False, metavar="FILE",
+                        help="append progress, timings, warnings and errors to FILE")(command)
+
+
+class Stages:
+    """A command's stages as one transient progress bar (on a terminal, unless ``--quiet``),
+    each stage logged with its time. Stages whose own work reports finer progress (compare's
+    coalition solves) keep their own bar; this one covers the rest."""
+
+    def __init__(self, total: int, quiet: bool = False):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._progress = None
+        if console.is_terminal and not quiet:
+            self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                                      BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                      console=console, transient=True)
+            self._task = self._progress.add_task("", total=total)
+
+    def __enter__(self) -> Self:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    @contextmanager
+    def stage(self, text: str) -> Iterator[None]:
+        log.info("%s ...", text)
+        if self._progress is not None:
+            self._progress.update(self._task, description=text)
+        started = time.perf_counter()
+        yield
+        log.info("%s: done in %.1f s", text, time.perf_counter() - started)
+        if self._progress is not None:
+            self._progress.advance(self._task)
+
+
+def _load(instance: str, overrides: dict[str, str] | None = None):
+    """Load and validate INSTANCE, print its warnings, log what was loaded."""
+    loaded = load_instance(instance, overrides)
+    log.info("instance %s (%s): %d authorities, %d providers, %d offers", loaded.name, instance,
+             len(loaded.authorities), len(loaded.providers), len(loaded.offers))
+    _print_warnings(loaded.warnings)
+    return loaded
+
+
+def _add_reports(files: dict, reports: Callable, loaded, stages: Stages) -> None:
+    """report.html and report.xlsx, added to ``files`` so they are written with the rest."""
+    with stages.stage("writing report.html and report.xlsx"):
+        files.update(reports(loaded, files))
 
 
 @main.command()
 @click.argument("instance", type=click.Path(exists=True, dir_okay=True, file_okay=True))
+@log_option
 def validate(instance: str) -> None:
     """Check INSTANCE (a folder, a manifest or a workbook) and report every problem."""
-    loaded = load_instance(instance)
-    _print_warnings(loaded.warnings)
+    loaded = _load(instance)
     click.echo(
         f"{loaded.name}: valid ({len(loaded.authorities)} authorities, "
         f"{len(loaded.providers)} providers, {len(loaded.offers)} offers, "
@@ -90,29 +198,58 @@ def _default_out(name: str) -> Path:
 @click.option("--investment/--no-investment", default=True, show_default=True,
               help="investment signals (investment.csv): the saving of one more place of "
               "each type at each member")
+@click.option("--report/--no-report", default=True, show_default=True,
+              help="report.html and report.xlsx beside the result files")
+@click.option("--quiet", is_flag=True, help="no progress bar")
+@log_option
 def run(instance: str, out: str | None, members: str | None, consortium: str | None,
         voice: str | None, solver: str | None, time_limit: float | None,
-        settings: tuple[str, ...], as_json: bool, investment: bool) -> None:
+        settings: tuple[str, ...], as_json: bool, investment: bool, report: bool,
+        quiet: bool) -> None:
     """Solve INSTANCE, print a summary and write the result files."""
     from optimiser.display import print_run
     from optimiser.investment import INVESTMENT, investment_signals
+    from optimiser.reports import run_reports
     from optimiser.run import run as run_instance
     from optimiser.sufficiency import SUFFICIENCY, local_sufficiency
     from optimiser.writers import result_files, write_folder
 
     overrides = _overrides(settings, voice=voice, solver=solver, time_limit_s=time_limit)
-    loaded = load_instance(instance, overrides)
-    _print_warnings(loaded.warnings)
-    outcome = run_instance(loaded, _member_list(members), consortium)
-    signals = investment_signals(outcome) if investment else None
-    files = result_files(outcome, local_sufficiency(outcome), signals)
+    loaded = _load(instance, overrides)
+    with Stages(2 + investment + report, quiet) as stages:
+        with stages.stage("solving: baselines alone, the consortium, the fairness reference"):
+            outcome = run_instance(loaded, _member_list(members), consortium)
+        signals = None
+        if investment:
+            with stages.stage("investment signals"):
+                signals = investment_signals(outcome)
+        with stages.stage("local sufficiency and result tables"):
+            files = result_files(outcome, local_sufficiency(outcome), signals)
+        if report:
+            _add_reports(files, run_reports, loaded, stages)
     folder = write_folder(Path(out) if out else _default_out(loaded.name), files)
+    log.info("results written to %s", folder)
     if as_json:
         click.echo(files["summary.json"], nl=False)
     else:
         print_run(Console(), files["summary.json"], files["authorities.csv"], files["gaps.csv"],
                   files[SUFFICIENCY], files.get(INVESTMENT))
         click.echo(f"results written to {folder}")
+
+
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--xlsx", is_flag=True, help="one workbook (a sheet per table, instructions, "
+              "drop-down lists) instead of CSV files and instance.yaml")
+@click.option("--force", is_flag=True, help="replace FOLDER if it exists and is not empty")
+def init(folder: str, xlsx: bool, force: bool) -> None:
+    """Write a template instance into FOLDER for a team to fill in: every table with its
+    columns and one example row where one is needed, every policy key, instructions."""
+    from optimiser.template import write_template
+
+    written = write_template(Path(folder), xlsx=xlsx, overwrite=force)
+    click.echo(f"template written to {written}: replace the EXAMPLE rows, then run "
+               f"`optimise validate {written}`")
 
 
 @main.command()
@@ -179,6 +316,7 @@ def generate(authorities: int, providers: int, types: int, seed: int, force: boo
               help="scenarios solved in parallel (spawned processes)")
 @click.option("--json", "as_json", is_flag=True, help="print stress_summary.json on stdout")
 @click.option("--quiet", is_flag=True, help="no progress bar")
+@log_option
 def stress(instance: str, fail: tuple[str, ...], n_minus_1: int | None, demand: tuple[str, ...],
            members: str | None, consortium: str | None, solver: str | None,
            time_limit: float | None, settings: tuple[str, ...], out: str | None, workers: int,
@@ -190,14 +328,14 @@ def stress(instance: str, fail: tuple[str, ...], n_minus_1: int | None, demand: 
     from optimiser.writers import write_folder
 
     overrides = _overrides(settings, solver=solver, time_limit_s=time_limit)
-    loaded = load_instance(instance, overrides)
-    _print_warnings(loaded.warnings)
+    loaded = _load(instance, overrides)
     with ProgressBar(console, enabled=not quiet) as progress:
         outcome = stress_instance(loaded, _member_list(members), consortium, fail=fail,
                                   n_minus_1=n_minus_1 or 0, demand=demand, workers=workers,
                                   progress=progress)
     files = stress_files(outcome)
     folder = write_folder(Path(out) if out else _default_out(f"{loaded.name}-stress"), files)
+    log.info("results written to %s", folder)
     if as_json:
         click.echo(files[STRESS_SUMMARY], nl=False)
     else:
@@ -235,26 +373,36 @@ def stress(instance: str, fail: tuple[str, ...], n_minus_1: int | None, demand: 
               "(default results/<instance name>-compare)")
 @click.option("--json", "as_json", is_flag=True, help="print core.json on stdout")
 @click.option("--quiet", is_flag=True, help="no progress bar")
+@click.option("--report/--no-report", default=True, show_default=True,
+              help="report.html and report.xlsx beside the result files")
+@log_option
 def compare(instance: str, consortia: tuple[str, ...], ad_hoc: tuple[str, ...], exact_max: int,
             samples: int, seed: int, workers: int | None, executor: str, address: str | None,
             solver: str | None, time_limit: float | None, settings: tuple[str, ...],
-            out: str | None, as_json: bool, quiet: bool) -> None:
+            out: str | None, as_json: bool, quiet: bool, report: bool) -> None:
     """Compare memberships of INSTANCE side by side; per consortium, each member's marginal
     value, the Shapley split of the savings, the least core and who would do better alone."""
     from optimiser.compare import CORE_JSON, compare_files, print_compare
     from optimiser.compare import compare as compare_instance
     from optimiser.executor import ProgressBar
+    from optimiser.reports import compare_reports
     from optimiser.writers import write_folder
 
     overrides = _overrides(settings, solver=solver, time_limit_s=time_limit)
-    loaded = load_instance(instance, overrides)
-    _print_warnings(loaded.warnings)
+    loaded = _load(instance, overrides)
+    log.info("comparing memberships ...")
+    started = time.perf_counter()
     with ProgressBar(console, enabled=not quiet) as bar:
         outcome = compare_instance(loaded, consortia, ad_hoc, exact_max=exact_max,
                                    samples=samples, seed=seed, workers=workers,
                                    executor=executor, address=address, bar=bar)
+    log.info("comparing memberships: done in %.1f s", time.perf_counter() - started)
     files = compare_files(outcome)
+    if report:
+        with Stages(1, quiet) as stages:
+            _add_reports(files, compare_reports, loaded, stages)
     folder = write_folder(Path(out) if out else _default_out(f"{loaded.name}-compare"), files)
+    log.info("results written to %s", folder)
     if as_json:
         click.echo(files[CORE_JSON], nl=False)
     else:
@@ -263,6 +411,101 @@ def compare(instance: str, consortia: tuple[str, ...], ad_hoc: tuple[str, ...], 
     if outcome.failed:
         raise SolveError(f"no plan for {len(outcome.failed)} membership(s): "
                          f"{', '.join(outcome.failed)} (see {folder / 'compare.csv'})")
+
+
+@main.command()
+@click.argument("instance", type=click.Path(exists=True, dir_okay=True, file_okay=True))
+@click.option("--sweep", is_flag=True, help="evaluate each option (no guarantee, each offered "
+              "guarantee, or each level of --places) instead of optimising the commitments")
+@click.option("--places", metavar="P[:TYPE]=LO..HI",
+              help="provider P's guaranteed places over a range of whole places (0: none)")
+@click.option("--discount", type=float, metavar="PCT",
+              help="discount of the --places range (default: P's guarantee tier's)")
+@click.option("--provider", "providers", multiple=True, metavar="P",
+              help="sweep only P's offered guarantees (repeatable)")
+@click.option("--scenarios", type=int, help="scenarios of the sweep (default 200), or of each "
+              "SAA replication (default 50)")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="random seed: the same options give the same files")
+@click.option("--replications", type=int, help="SAA replications (default 5)")
+@click.option("--evaluation-scenarios", type=int,
+              help="independent scenarios evaluating the SAA candidates (default 500)")
+@click.option("--risk-level", type=float, default=0.9, show_default=True,
+              help="CVaR level alpha: the mean of the worst 1 - alpha of years")
+@click.option("--risk-weight", type=float, default=0.0, show_default=True,
+              help="w of the objective (1 - w) * expected cost + w * CVaR")
+@click.option("--cv", type=float, help="policy demand_cv: sd / mean where demand has no sd")
+@click.option("--correlation", type=float,
+              help="policy demand_correlation: shared regional factor's correlation")
+@click.option("--years", type=int, help="policy contract_years: the contract horizon")
+@click.option("--growth", type=float, help="policy demand_growth_pct: demand growth, %/year")
+@click.option("--members", help="comma-separated authority ids forming the consortium")
+@click.option("--consortium", help="a named consortium of the instance's consortia table")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="processes solving in parallel (default: all cores)")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local",
+              show_default=True, help="local process pool, or a Dask cluster")
+@click.option("--address", help="Dask scheduler, e.g. tcp://host:8786 (default with --executor "
+              "dask: a local Dask cluster of --workers processes)")
+@click.option("--solver", type=click.Choice(["highs", "cbc"]))
+@click.option("--time-limit", type=float, help="seconds per solve")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="override any policy key (repeatable)")
+@click.option("--out", type=click.Path(file_okay=False), help="results folder "
+              "(default results/<instance name>-guarantee)")
+@click.option("--json", "as_json", is_flag=True, help="print guarantee_summary.json on stdout")
+@click.option("--quiet", is_flag=True, help="no progress bar")
+@click.option("--report/--no-report", default=True, show_default=True,
+              help="report.html and report.xlsx beside the result files")
+@log_option
+def guarantee(instance: str, sweep: bool, places: str | None, discount: float | None,
+              providers: tuple[str, ...], scenarios: int | None, seed: int,
+              replications: int | None, evaluation_scenarios: int | None, risk_level: float,
+              risk_weight: float, cv: float | None, correlation: float | None,
+              years: int | None, growth: float | None, members: str | None,
+              consortium: str | None, workers: int | None, executor: str,
+              address: str | None, solver: str | None, time_limit: float | None,
+              settings: tuple[str, ...], out: str | None, as_json: bool, quiet: bool,
+              report: bool) -> None:
+    """Test guaranteed volumes (block contracts) of INSTANCE under uncertain demand: expected
+    cost and saving, void places, risk (CVaR) and the break-even discount of each option, or
+    the commitments a two-stage stochastic model chooses, with confidence intervals."""
+    from optimiser.guarantee import (
+        GUARANTEE_SUMMARY,
+        ProgressBar,
+        Settings,
+        guarantee_files,
+        print_guarantee,
+    )
+    from optimiser.guarantee import guarantee as guarantee_instance
+    from optimiser.writers import write_folder
+
+    overrides = _overrides(settings, solver=solver, time_limit_s=time_limit, demand_cv=cv,
+                           demand_correlation=correlation, contract_years=years,
+                           demand_growth_pct=growth)
+    loaded = load_instance(instance, overrides)
+    _print_warnings(loaded.warnings)
+    options = Settings(sweep=sweep, scenarios=scenarios, seed=seed, replications=replications,
+                       evaluation_scenarios=evaluation_scenarios, risk_level=risk_level,
+                       risk_weight=risk_weight, places=places, discount=discount,
+                       providers=providers)
+    with ProgressBar(console, enabled=not quiet) as bar:
+        outcome = guarantee_instance(loaded, _member_list(members), consortium, options,
+                                     workers=workers, executor=executor, address=address,
+                                     bar=bar)
+    files = guarantee_files(outcome)
+    if report:
+        from optimiser.reports import guarantee_reports
+
+        with Stages(1, quiet) as stages:
+            _add_reports(files, guarantee_reports, loaded, stages)
+    folder = write_folder(Path(out) if out else _default_out(f"{loaded.name}-guarantee"), files)
+    log.info("results written to %s", folder)
+    if as_json:
+        click.echo(files[GUARANTEE_SUMMARY], nl=False)
+    else:
+        print_guarantee(Console(), files[GUARANTEE_SUMMARY])
+        click.echo(f"results written to {folder}")
 
 
 if __name__ == "__main__":

@@ -31,12 +31,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rich.console import Console  # noqa: E402
+from rich.console import Console
 
-from optimiser.compare import CORE_JSON, SHAPLEY_CSV, compare, compare_files  # noqa: E402
-from optimiser.executor import ProgressBar  # noqa: E402
-from optimiser.loading import load_instance  # noqa: E402
-from optimiser.writers import write_folder  # noqa: E402
+from optimiser.compare import CORE_JSON, SHAPLEY_CSV, compare, compare_files
+from optimiser.executor import ProgressBar
+from optimiser.loading import load_instance
+from optimiser.writers import write_folder
 
 
 class LogProgress:

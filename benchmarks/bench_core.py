@@ -24,10 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from optimiser.coalitions import canonical, coalition_value  # noqa: E402
-from optimiser.core import Separation, least_core  # noqa: E402
-from optimiser.loading import load_instance  # noqa: E402
-from optimiser.run import solver_for  # noqa: E402
+from optimiser.coalitions import canonical, coalition_value
+from optimiser.core import Separation, least_core
+from optimiser.loading import load_instance
+from optimiser.run import solver_for
 
 CASES = {"gm": "Greater Manchester", "nw": "North West"}
 

@@ -26,10 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from optimiser.investment import STEP, CandidateLP, investment_signals  # noqa: E402
-from optimiser.loading import load_instance  # noqa: E402
-from optimiser.run import run  # noqa: E402
-from optimiser.sufficiency import flow_network, local_flow, local_sufficiency  # noqa: E402
+from optimiser.investment import STEP, CandidateLP, investment_signals
+from optimiser.loading import load_instance
+from optimiser.run import run
+from optimiser.sufficiency import flow_network, local_flow, local_sufficiency
 
 #: the dual and a re-solve agree when they differ by at most this share of the saving (HiGHS'
 #: optimality tolerances on an objective of ~1e9 move it by well under a penny a place)

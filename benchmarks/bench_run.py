@@ -1,146 +1,360 @@
-"""Benchmark of `optimise run`: wall time, peak memory, model size, objective, gap, and the ratio
-to reference solves measured in the same process.
+"""Benchmark of `optimise run` and its consortium model: per case the build time, solve time,
+total wall time, peak memory, model size (rows, columns, non-zeros, integers), objective and
+gap, each beside references measured in the same run, and the issue-8 targets.
 
-Cases: the shipped example (whole `run`: baselines, reference, main solve) and the OR-Library
-capacitated warehouse instances cap41-cap134 (consortium solve, published optimum checked).
-References: the CBC back-end on the same program, and the term-by-term big-M PuLP model
-(``models/reference.py``) solved by CBC.
+Cases (``--cases``, comma-separated groups; default all but england):
 
-    python benchmarks/bench_run.py                # example + cap41..cap134, both references
-    python benchmarks/bench_run.py --no-reference # production path only
+* ``example``      instances/example, whole run (baselines, consortium, reference);
+* ``north-west``   instances/north-west, whole run including its 24 standalone baselines;
+* ``england``      instances/england, whole run (153 baselines; minutes);
+* ``cap``          OR-Library cap41-cap134 (37 instances), the consortium model alone;
+* ``capabc``       OR-Library capa, capb, capc (1,000 customers x 100 warehouses, 4 capacities
+                   each), read from ``--orlib`` (default ../shared/benchmarks/orlib-cap);
+* ``generated``    ``optimise generate`` instances of growing size, whole runs, to show how
+                   the cost grows with authorities and providers.
 
-Peak memory is the process's maximum resident set (``ru_maxrss``), which only grows: it is the
-peak of the whole benchmark up to that case.
+References, measured in the same run on the same case: ``cbc`` is the CBC back-end (PuLP's
+bundled binary) on the same program (for whole runs: the whole run with ``solver=cbc``);
+``bigm`` is the straightforward PuLP model with big-M tiers built term by term
+(``models/reference.py``) solved by CBC, on the consortium model only. References get
+``--reference-limit`` seconds; one stopped there is shown as ``>limit`` and its ratio as a
+lower bound. ``--no-reference`` skips them.
+
+Every case runs in a fresh spawned process, so its peak memory (``ru_maxrss`` of that process)
+is its own. Build time is the total less the solver's own seconds (model building, reading the
+plan, post-processing), summed over every solve of the case.
+
+    python benchmarks/bench_run.py                        # all but england, with references
+    python benchmarks/bench_run.py --cases north-west,england --no-reference
+    python benchmarks/bench_run.py --cases cap --csv results/bench_run.csv
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import multiprocessing
 import resource
 import sys
+import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from models.voices import solve_consortium  # noqa: E402
-from optimiser.loading import load_instance  # noqa: E402
-from optimiser.market import build_market  # noqa: E402
-from optimiser.orlib import read_cap  # noqa: E402
-from optimiser.plan import read_plan  # noqa: E402
-from optimiser.run import run, solver_for  # noqa: E402
-
 CAP_DIR = ROOT / "tests" / "data" / "orlib-cap"
+SHARED_ORLIB = ROOT.parent / "shared" / "benchmarks" / "orlib-cap"
+GENERATED = ((5, 25), (10, 50), (20, 100), (40, 200), (80, 400))
+DEFAULT_GROUPS = ("example", "north-west", "cap", "capabc", "generated")
+
+#: issue 8's targets on this 2-core machine: case prefix -> seconds
+TARGETS = {"north-west": 2.0, "england": 60.0, "cap": 1.0, "capa": 60.0, "capb": 60.0,
+           "capc": 60.0}
+MEMORY_TARGET_MB = 4096.0
+ENGLAND_BUILD_SHARE = 0.25
 
 
-def peak_mb() -> float:
+# --------------------------------------------------------------------------- measuring
+
+
+class SolveClock:
+    """Wraps the product's solve function to add up the solver's own seconds."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.solves = 0
+
+    def install(self) -> None:
+        import optimiser.run as run_module
+
+        original = run_module.solver_for
+
+        def solver_for(instance):
+            solve = original(instance)
+
+            def timed(program):
+                result = solve(program)
+                self.seconds += result.seconds
+                self.solves += 1
+                return result
+
+            return timed
+
+        run_module.solver_for = solver_for
+
+
+def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def timed(function):
+def _row(case: str, total: float, clock: SolveClock, model, result, objective: float,
+         expected: float | None) -> dict:
+    return {"case": case, "status": result.status, "total_s": total,
+            "solve_s": clock.seconds, "build_s": total - clock.seconds, "solves": clock.solves,
+            "objective": objective, "expected": expected, "gap": result.gap,
+            "peak_mb": _peak_mb(), **model.program.size()}
+
+
+def _whole_run(case: str, instance, expected: float | None = None) -> dict:
+    """A whole `run` (baselines, consortium, price-of-fairness reference)."""
+    from optimiser.run import run
+
+    clock = SolveClock()
+    clock.install()
     started = time.perf_counter()
-    value = function()
-    return value, time.perf_counter() - started
+    outcome = run(instance)
+    total = time.perf_counter() - started
+    clock.seconds += outcome.standalone.worker_seconds  # baselines solved in worker processes
+    return _row(case, total, clock, outcome.plan.model, outcome.plan.result,
+                outcome.plan.total_cost, expected)
 
 
-def bench_example() -> dict:
+def _consortium(case: str, instance, expected: float | None = None) -> dict:
+    """The consortium model alone (voice volume), as for the OR-Library instances."""
+    import optimiser.run as run_module
+    from models.voices import solve_consortium
+    from optimiser.market import build_market
+    from optimiser.plan import read_plan
+
+    clock = SolveClock()
+    clock.install()
+    started = time.perf_counter()
+    model, result = solve_consortium(build_market(instance), run_module.solver_for(instance))
+    objective = read_plan(model, result).total_cost
+    return _row(case, time.perf_counter() - started, clock, model, result, objective, expected)
+
+
+# --------------------------------------------------------------------------- references
+
+
+def _cbc_reference(instance, whole: bool, limit: float) -> float | str:
+    """Seconds of the same case on the CBC back-end (">limit" when it stopped there)."""
+    import optimiser.run as run_module
+    from models.voices import solve_consortium
+    from optimiser.errors import SolveError
+    from optimiser.market import build_market
+
+    cbc = instance.with_policy(solver="cbc", time_limit_s=limit)
+    started = time.perf_counter()
+    try:
+        if whole:
+            outcome = run_module.run(cbc)
+            status = outcome.plan.result.status
+        else:
+            _, result = solve_consortium(build_market(cbc), run_module.solver_for(cbc))
+            status = result.status
+    except SolveError as error:  # a reference that finds no plan is reported, not fatal
+        return f"failed: {error}"
+    seconds = time.perf_counter() - started
+    return seconds if status == "optimal" else f">{limit:g}"
+
+
+def _bigm_reference(instance, limit: float) -> float | str:
+    """Seconds of the term-by-term big-M PuLP model (CBC) on the consortium model."""
+    from models.reference import solve_reference
+
+    started = time.perf_counter()
+    result = solve_reference(instance, time_limit_s=limit)
+    seconds = time.perf_counter() - started
+    return seconds if result.status == "optimal" else f">{limit:g}"
+
+
+# --------------------------------------------------------------------------- cases
+
+
+def case_example(references: bool, limit: float) -> dict:
+    from optimiser.loading import load_instance
+
     instance = load_instance(ROOT / "instances" / "example")
-    outcome, seconds = timed(lambda: run(instance))
-    return {"case": "example (whole run)", "seconds": seconds,
-            "objective": outcome.plan.result.objective, "gap": outcome.plan.result.gap,
-            "status": outcome.plan.result.status, "expected": 3_456_060.0,
-            **outcome.plan.model.program.size()}
+    row = _whole_run("example (whole run)", instance, 3_456_060.0)
+    return _with_references(row, instance, references, limit, whole=True)
 
 
-def bench_real(name: str, time_limit: float | None) -> dict:
-    """A whole `run` of a shipped real-data instance (baselines, main and reference solves)."""
+def case_real(name: str, references: bool, limit: float, time_limit: float | None) -> dict:
+    from optimiser.loading import load_instance
+
     overrides = {} if time_limit is None else {"time_limit_s": str(time_limit)}
     instance = load_instance(ROOT / "instances" / name, overrides)
-    outcome, seconds = timed(lambda: run(instance))
-    result = outcome.plan.result
-    return {"case": f"{name} (whole run)", "seconds": seconds, "solve_seconds": result.seconds,
-            "objective": outcome.plan.total_cost, "gap": result.gap, "status": result.status,
-            "expected": None, "peak_mb": peak_mb(), **outcome.plan.model.program.size()}
+    row = _whole_run(f"{name} (whole run)", instance)
+    return _with_references(row, instance, references, limit, whole=True)
 
 
-def bench_cap(name: str, optimum: float, references: bool) -> dict:
-    instance = read_cap(CAP_DIR / f"{name}.txt")
-    (model, result), build_and_solve = timed(
-        lambda: solve_consortium(build_market(instance), solver_for(instance)))
-    row = {"case": name, "seconds": build_and_solve, "solve_seconds": result.seconds,
-           "objective": read_plan(model, result).total_cost, "gap": result.gap,
-           "status": result.status, "expected": optimum, **model.program.size()}
+def case_cap(name: str, optimum: float, capacity: float | None, folder: Path,
+             references: bool, limit: float) -> dict:
+    from optimiser.orlib import read_cap
+
+    instance = read_cap(folder / f"{name.split('_')[0]}.txt", capacity)
+    row = _consortium(name, instance, optimum)
+    return _with_references(row, instance, references, limit, whole=False)
+
+
+def case_generated(authorities: int, providers: int, references: bool, limit: float) -> dict:
+    from optimiser.generate import generate_instance, write_instance
+    from optimiser.loading import load_instance
+
+    with tempfile.TemporaryDirectory() as folder:
+        write_instance(generate_instance(authorities, providers, 6, 0), Path(folder) / "g")
+        instance = load_instance(Path(folder) / "g")
+    row = _whole_run(f"generated {authorities}x{providers} (whole run)", instance)
+    return _with_references(row, instance, references, limit, whole=True)
+
+
+def _with_references(row: dict, instance, references: bool, limit: float, whole: bool) -> dict:
     if references:
-        cbc = instance.with_policy(solver="cbc")
-        _, row["cbc_seconds"] = timed(
-            lambda: solve_consortium(build_market(cbc), solver_for(cbc)))
-        row["bigm_pulp_seconds"] = _reference_seconds(instance)
+        row["cbc_s"] = _cbc_reference(instance, whole, limit)
+        row["bigm_s"] = _bigm_reference(instance, limit)
     return row
 
 
-def _reference_seconds(instance) -> float | None:
-    try:
-        from models.reference import solve_reference
-    except ImportError:
-        return None
-    _, seconds = timed(lambda: solve_reference(instance))
-    return seconds
+def _cases(groups: list[str], orlib: Path, time_limit: float | None) -> list[tuple]:
+    """(function, args) per case, in the order they are reported."""
+    cases: list[tuple] = []
+    for group in groups:
+        if group == "example":
+            cases.append((case_example, ()))
+        elif group in ("north-west", "england", "thames-valley"):
+            cases.append((case_real, (group, time_limit)))
+        elif group == "cap":
+            for name, optimum in _optima(CAP_DIR).items():
+                if "_" not in name:
+                    cases.append((case_cap, (name, optimum, None, CAP_DIR)))
+        elif group == "capabc":
+            for name, optimum in _optima(orlib).items():
+                if name.startswith("cap") and "_" in name:
+                    cases.append((case_cap, (name, optimum, float(name.split("_")[1]), orlib)))
+        elif group == "generated":
+            cases += [(case_generated, size) for size in GENERATED]
+        else:
+            raise SystemExit(f"unknown case group {group!r}")
+    return cases
+
+
+def _optima(folder: Path) -> dict[str, float]:
+    with open(folder / "optima.csv", newline="") as handle:
+        return {r["instance"]: float(r["optimal_cost"]) for r in csv.DictReader(handle)}
+
+
+def _isolated(function, args: tuple, references: bool, limit: float) -> dict:
+    """One case in a fresh spawned process (its own peak memory)."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        if function in (case_real,):
+            name, time_limit = args
+            return pool.submit(function, name, references, limit, time_limit).result()
+        return pool.submit(function, *args, references, limit).result()
+
+
+# --------------------------------------------------------------------------- report
+
+COLUMNS = ["case", "status", "total_s", "build_s", "solve_s", "solves", "target_s", "met",
+           "cbc_s", "cbc_ratio", "bigm_s", "bigm_ratio", "rows", "columns", "nonzeros",
+           "integers", "objective", "expected", "gap", "peak_mb"]
+
+
+def _target(case: str) -> float | None:
+    for prefix, seconds in TARGETS.items():
+        if case.startswith(prefix) and (prefix != "cap" or case[3:4].isdigit()):
+            return seconds
+    return None
+
+
+def _ratio(reference, seconds: float) -> str:
+    if isinstance(reference, float):
+        return f"{reference / seconds:.2f}"
+    if isinstance(reference, str) and reference.startswith(">"):
+        return f">{float(reference[1:]) / seconds:.2f}"
+    return ""
+
+
+def finish(row: dict) -> dict:
+    target = _target(row["case"])
+    row["target_s"] = target
+    row["met"] = "" if target is None else ("yes" if row["total_s"] <= target else "no")
+    for key in ("cbc", "bigm"):
+        if f"{key}_s" in row:
+            row[f"{key}_ratio"] = _ratio(row[f"{key}_s"], row["total_s"])
+    return row
+
+
+def _cell(column: str, value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if column in ("objective", "expected"):
+            return f"{value:.3f}"
+        return f"{value:.3g}" if column == "gap" else f"{value:.2f}"
+    return str(value)
+
+
+def print_table(rows: list[dict], handle=sys.stdout) -> None:
+    writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow([_cell(c, row.get(c)) for c in COLUMNS])
+
+
+def print_verdicts(rows: list[dict]) -> None:
+    bad = [r["case"] for r in rows if r["expected"] is not None
+           and abs(r["objective"] - r["expected"]) > 1e-6 * abs(r["expected"])]
+    print("all objectives match their published or hand-computed optimum" if not bad
+          else f"MISMATCH against the expected optimum: {', '.join(bad)}")
+    caps = [r for r in rows if _target(r["case"]) == 1.0]
+    if caps:
+        worst = max(caps, key=lambda r: r["total_s"])
+        print(f"cap41-134: {len(caps)} instances, {sum(r['total_s'] for r in caps):.1f} s in "
+              f"all, {sum(r['met'] == 'yes' for r in caps)} under 1 s, slowest {worst['case']} "
+              f"{worst['total_s']:.2f} s")
+    for key in ("cbc", "bigm"):
+        ratios = [float(r[f"{key}_ratio"].lstrip(">")) for r in rows
+                  if r.get(f"{key}_ratio")]
+        if ratios:
+            ratios.sort()
+            print(f"{key} reference / production time: median {ratios[len(ratios) // 2]:.1f}x,"
+                  f" min {ratios[0]:.1f}x, max {ratios[-1]:.1f}x over {len(ratios)} cases")
+    for row in rows:
+        if row["case"].startswith("england"):
+            share = row["build_s"] / row["total_s"]
+            print(f"england: building {share:.0%} of the total (target under "
+                  f"{ENGLAND_BUILD_SHARE:.0%}); peak {row['peak_mb']:.0f} MB (target under "
+                  f"{MEMORY_TARGET_MB:.0f} MB); gap {row['gap']:.2g}")
+    print(f"largest peak memory {max(r['peak_mb'] for r in rows):.0f} MB")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--no-reference", action="store_true", help="skip reference solves")
-    parser.add_argument("--cases", help="comma-separated cap names (default: all cap41-134)")
-    parser.add_argument("--real", default="", help="comma-separated shipped instances to run "
-                        "whole, e.g. north-west,thames-valley,england")
-    parser.add_argument("--time-limit", type=float, help="per-solve limit for --real runs")
+    parser.add_argument("--cases", default=",".join(DEFAULT_GROUPS),
+                        help="comma-separated groups: example, north-west, england, "
+                        "thames-valley, cap, capabc, generated")
+    parser.add_argument("--only", help="comma-separated case names within the groups "
+                        "(e.g. cap84,capa_8000)")
+    parser.add_argument("--no-reference", action="store_true", help="skip the references")
+    parser.add_argument("--reference-limit", type=float, default=120.0,
+                        help="seconds each reference may take")
+    parser.add_argument("--time-limit", type=float, help="per-solve limit of real runs")
+    parser.add_argument("--orlib", type=Path, default=SHARED_ORLIB,
+                        help="folder of capa/capb/capc and their optima.csv")
+    parser.add_argument("--csv", type=Path, help="also write the table here")
     args = parser.parse_args()
-    optima = {r["instance"]: float(r["optimal_cost"])
-              for r in csv.DictReader(open(CAP_DIR / "optima.csv"))}
-    names = args.cases.split(",") if args.cases else [n for n in optima if "_" not in n]
-    rows = [bench_example()]
-    rows += [bench_real(name, args.time_limit) for name in filter(None, args.real.split(","))]
-    started = time.perf_counter()
-    for name in names:
-        rows.append(bench_cap(name, optima[name], not args.no_reference))
-        rows[-1]["peak_mb"] = peak_mb()
-    cap_total = time.perf_counter() - started
+    only = set(args.only.split(",")) if args.only else None
+    rows = []
+    for function, case_args in _cases(args.cases.split(","), args.orlib, args.time_limit):
+        name = case_args[0] if case_args and isinstance(case_args[0], str) else None
+        if only and name not in only:
+            continue
+        row = finish(_isolated(function, case_args, not args.no_reference,
+                               args.reference_limit))
+        rows.append(row)
+        print(f"{row['case']}: {row['status']} in {row['total_s']:.2f} s "
+              f"(solver {row['solve_s']:.2f} s), {row['peak_mb']:.0f} MB", file=sys.stderr,
+              flush=True)
     print_table(rows)
-    caps = [r for r in rows if r["case"].startswith("cap")]
-    if caps:
-        worst = max(caps, key=lambda r: r["seconds"])
-        print(f"\ncap set: {len(caps)} instances, {cap_total:.1f} s in all (with references), "
-              f"production path {sum(r['seconds'] for r in caps):.1f} s, slowest {worst['case']} "
-              f"{worst['seconds']:.2f} s; peak memory {peak_mb():.0f} MB")
-        for key in ("cbc_seconds", "bigm_pulp_seconds"):
-            ratios = [r[key] / r["seconds"] for r in caps if r.get(key)]
-            if ratios:
-                print(f"{key.replace('_seconds', '')} reference / production: median "
-                      f"{sorted(ratios)[len(ratios) // 2]:.1f}x, min {min(ratios):.1f}x, "
-                      f"max {max(ratios):.1f}x")
-
-
-def print_table(rows: list[dict]) -> None:
-    columns = ["case", "status", "seconds", "solve_seconds", "cbc_seconds", "bigm_pulp_seconds",
-               "rows", "columns", "nonzeros", "integers", "objective", "expected", "gap",
-               "peak_mb"]
-    print("\t".join(columns))
-    for row in rows:
-        cells = []
-        for column in columns:
-            value = row.get(column, "")
-            if value is None:
-                value = ""
-            if isinstance(value, float):
-                value = f"{value:.6g}" if column not in ("objective", "expected") else f"{value:.3f}"
-            cells.append(str("" if value is None else value))
-        print("\t".join(cells))
-    bad = [r["case"] for r in rows if r["expected"] is not None
-           and abs(r["objective"] - r["expected"]) > 1e-6 * abs(r["expected"])]
-    print("all objectives match their expected optimum" if not bad
-          else f"MISMATCH against the expected optimum: {', '.join(bad)}")
+    print_verdicts(rows)
+    if args.csv:
+        args.csv.parent.mkdir(parents=True, exist_ok=True)
+        with open(args.csv, "w", newline="") as handle:
+            print_table(rows, handle)
 
 
 if __name__ == "__main__":

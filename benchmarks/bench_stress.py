@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from optimiser.loading import load_instance  # noqa: E402
-from optimiser.stress import STRESS_SUMMARY, stress, stress_files  # noqa: E402
+from optimiser.loading import load_instance
+from optimiser.stress import STRESS_SUMMARY, stress, stress_files
 
 
 def _k(value: float | None) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from optimiser.build.regions import build_all  # noqa: E402
+from optimiser.build.regions import build_all
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from optimiser.build.sources import new_placements_within_20_miles  # noqa: E402
+from optimiser.build.sources import new_placements_within_20_miles
 
 
 def main(results: Path) -> None:

@@ -12,8 +12,8 @@ without the penalty) equals c({a}) whenever a's plan meets its local target.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from models.voices import solve_consortium
 from optimiser.errors import SolveError

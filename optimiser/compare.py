@@ -47,7 +47,6 @@ number of workers.
 
 from __future__ import annotations
 
-import itertools
 import math
 import time
 from collections.abc import Sequence

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
-from rich.console import Console
 from rich import box
+from rich.console import Console
 from rich.table import Table
 
+from optimiser.writers import restore
 
 #: the screen shows the largest gaps; gaps.csv has them all
 MAX_GAP_ROWS = 12
@@ -65,9 +66,9 @@ def print_run(console: Console, summary_text: str, authorities_csv: str, gaps_cs
                       "saving %"))
     names = {}
     for row in csv.DictReader(io.StringIO(authorities_csv)):
-        names[row["authority"]] = row["name"]
+        names[row["authority"]] = restore(row["name"])  # as typed, not as neutralised
         members.add_row(
-            row["name"], _number(float(row["demand"])), _number(float(row["unmet"])),
+            names[row["authority"]], _number(float(row["demand"])), _number(float(row["unmet"])),
             _pct(float(row["local_share"]), 100) if row["local_share"] else "",
             _thousands(float(row["annual_cost"])), _thousands(float(row["standalone_cost"])),
             _thousands(float(row["saving"])),
@@ -83,7 +84,8 @@ def print_run(console: Console, summary_text: str, authorities_csv: str, gaps_cs
                        ("authority", "type", "demand", "local capacity", "out of area",
                         "unmet"), text=("authority", "type"))
         for row in gaps:
-            table.add_row(names.get(row["authority"], row["authority"]), row["placement_type"], _number(float(row["demand"])),
+            table.add_row(names.get(row["authority"], row["authority"]),
+                          restore(row["placement_type"]), _number(float(row["demand"])),
                           _number(float(row["local_capacity"])),
                           _number(float(row["placed_out_of_area"])), _number(float(row["unmet"])))
         console.print(table)
@@ -147,7 +149,7 @@ def _print_investment(console: Console, rows: list[dict], names: dict) -> None:
     for row in rows:
         resolved = row["resolve_saving"]
         table.add_row(row["rank"], names.get(row["authority"], row["authority"]),
-                      row["placement_type"], _money(float(row["saving_per_place_year"])),
+                      restore(row["placement_type"]), _money(float(row["saving_per_place_year"])),
                       _money(float(resolved)) if resolved else "",
                       _money(float(row["price_assumed_weekly"])))
     console.print(table)

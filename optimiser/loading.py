@@ -7,13 +7,15 @@ themselves are checked in ``optimiser.validation``.
 
 from __future__ import annotations
 
+import codecs
+import csv
 import datetime as dt
+import io
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
-import pandas as pd
 import yaml
 from openpyxl.utils.exceptions import InvalidFileException
 
@@ -110,8 +112,13 @@ def grid_table(
     grid: list[list[object]],
     problems: list[Problem],
     sheet: str | None = None,
+    numbers: list[int] | None = None,
 ) -> RawTable | None:
-    """A table from rows of cells whose first row is the header; ``None`` if unusable."""
+    """A table from rows of cells whose first row is the header; ``None`` if unusable.
+
+    ``numbers`` are the rows' numbers as the user sees them (default 1, 2, ...); rows may be
+    ragged: a cell beyond the header is a value in a column with no name.
+    """
     def problem(row: int | None, column: str | None, message: str) -> Problem:
         return Problem(file, message, sheet, row, column)
 
@@ -119,11 +126,13 @@ def grid_table(
     if not any(v is not None for row in grid for v in row):
         problems.append(problem(None, None, "empty: no header row and no data"))
         return None
-    header = _header(grid[0], problem, problems)
+    width = max(len(row) for row in grid)
+    header = _header(grid[0] + [None] * (width - len(grid[0])), problem, problems)
     if header is None:
         return None
+    numbers = numbers or list(range(1, len(grid) + 1))
     rows = []
-    for number, values in enumerate(grid[1:], start=2):
+    for number, values in zip(numbers[1:], grid[1:]):
         row = _grid_row(number, header, values, problem, problems)
         if row is not None:
             rows.append(row)
@@ -198,14 +207,56 @@ def inline_table(name: str, file: str, items: list, problems: list[Problem]) -> 
 
 def _inside(folder: Path, given: str) -> Path | str:
     """The CSV path resolved inside ``folder``, or why it is refused."""
+    if "\0" in given:
+        return "is not a usable path (it holds a NUL character)"
     relative = Path(given)
-    if relative.is_absolute():
+    if relative.is_absolute() or relative.drive or given.startswith(("/", "\\")):
         return "must be a path relative to the manifest, not an absolute path"
-    resolved = (folder / relative).resolve()
-    # resolve() follows symlinks, so a link pointing out of the folder is caught too
-    if not resolved.is_relative_to(folder.resolve()):
-        return "must stay inside the instance folder"
+    try:
+        resolved = (folder / relative).resolve()
+        # resolve() follows symlinks, so a link pointing out of the folder is caught too
+        if not resolved.is_relative_to(folder.resolve()):
+            return "must stay inside the instance folder"
+        if resolved.is_dir():
+            return "is a folder, not a CSV file"
+    except (OSError, RuntimeError) as error:  # a name too long, a symlink loop
+        return f"is not a usable path ({getattr(error, 'strerror', None) or error})"
     return folder / relative
+
+
+#: byte-order marks of encodings a spreadsheet may save text in, other than UTF-8
+_OTHER_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+SAVE_AS_UTF8 = "save it as CSV UTF-8"
+
+
+def _csv_text(data: bytes, file: str, problems: list[Problem]) -> str | None:
+    """The file's text, UTF-8 with or without a byte-order mark; ``None`` (with the reason
+    added to ``problems``) for any other encoding or for binary data.
+
+    UTF-16 and UTF-32 are refused rather than decoded: they are what Excel's "Unicode Text"
+    writes, which is tab-separated, so decoding would only trade this clear message for a
+    confusing one. A NUL byte never occurs in text a user means as CSV (it is how UTF-16
+    without a byte-order mark shows), so it is refused rather than read into an id.
+    """
+    for bom, encoding in _OTHER_BOMS:
+        if data.startswith(bom):
+            problems.append(Problem(file, f"{encoding} text, not UTF-8: {SAVE_AS_UTF8}"))
+            return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        problems.append(Problem(file, f"not UTF-8 text (byte {error.start}): {SAVE_AS_UTF8}"))
+        return None
+    if "\0" in text:
+        problems.append(Problem(
+            file, f"holds a NUL character (byte {data.index(0)}): not a text CSV file "
+            f"(UTF-16 text, or binary data); {SAVE_AS_UTF8}",
+        ))
+        return None
+    return text
 
 
 def read_csv_table(
@@ -214,32 +265,56 @@ def read_csv_table(
     """One table from a CSV file named in the manifest; ``None`` if it cannot be read."""
     path = _inside(folder, given)
     if isinstance(path, str):
-        problems.append(Problem(manifest, f"table {name}: {show(given)} {path}"))
+        # a path is quoted whole unless absurdly long: the user needs to see which it is
+        shown = repr(given) if len(given) <= 260 else show(given)
+        problems.append(Problem(manifest, f"table {name}: {shown} {path}"))
         return None
     try:
-        frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-            header=None, skip_blank_lines=False,
-        )
+        data = path.read_bytes()
     except FileNotFoundError:
         problems.append(Problem(given, f"file not found (table {name} in {manifest})"))
         return None
-    except UnicodeDecodeError as error:
-        message = f"not UTF-8 text (byte {error.start}): save it as CSV UTF-8"
-        problems.append(Problem(given, message))
+    except OSError as error:
+        problems.append(Problem(given, f"cannot be read: {error.strerror or error}"))
         return None
-    except pd.errors.EmptyDataError:
-        problems.append(Problem(given, "empty: no header row and no data"))
+    text = _csv_text(data, given, problems)
+    if text is None:
         return None
-    except (pd.errors.ParserError, OSError) as error:
-        problems.append(Problem(given, f"cannot be read as CSV: {str(error).strip()}"))
+    # Python's csv module, not pandas: pandas' C parser splits a quoted cell at a lone
+    # carriage return, shifting every later cell of the row into the wrong column
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    grid, numbers, last = [], [], 0
+    try:
+        for cells in reader:
+            grid.append(cells)
+            numbers.append(last + 1)  # the line the row starts on (a cell may span lines)
+            last = reader.line_num
+    except csv.Error as error:
+        problems.append(Problem(given, f"cannot be read as CSV: {error}", row=reader.line_num))
         return None
-    # rows shorter than the header come back with NaN in the missing cells: they are blank
-    grid = frame.fillna("").to_numpy().tolist()
-    return grid_table(name, given, grid, problems)
+    return grid_table(name, given, grid, problems, numbers=numbers)
 
 
 # Manifest -------------------------------------------------------------------------------------
+
+
+class ManifestLoader(yaml.SafeLoader):
+    """PyYAML's safe loader (plain data only: no ``!!python/...`` tags, which it refuses) that
+    also refuses aliases (``*name``).
+
+    An alias is a reference, so a few lines of nested aliases ("billion laughs") stand for
+    billions of values: loading is quick, but anything that walks or prints the result (a
+    report quoting the value, say) never ends. A manifest has no need of them.
+    """
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, f"aliases (*{event.anchor}) are not allowed in a manifest: "
+                "write the value out", event.start_mark,
+            )
+        return super().compose_node(parent, index)
 
 
 def _yaml_document(manifest: Path) -> dict:
@@ -252,7 +327,9 @@ def _yaml_document(manifest: Path) -> dict:
     except OSError as error:
         raise InputError(Problem(file, f"cannot be read: {error.strerror}")) from None
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=ManifestLoader)  # a SafeLoader: plain data only
+    except RecursionError:
+        raise InputError(Problem(file, "YAML nested too deeply to read")) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -270,7 +347,7 @@ def _yaml_document(manifest: Path) -> dict:
 
 def _manifest_text(document: dict, key: str, file: str, problems: list[Problem]) -> str | None:
     value = document.get(key)
-    if value is None or isinstance(value, dict | list):
+    if value is None or not isinstance(value, str | int | float | dt.date):
         if value is not None:
             problems.append(Problem(file, f"{key} must be text", column=key))
         return None
@@ -354,6 +431,13 @@ def _open_workbook(path: Path) -> tuple[openpyxl.Workbook, openpyxl.Workbook]:
         )
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
         raise InputError(Problem(path.name, f"not a readable .xlsx workbook: {error}")) from None
+    except Exception as error:  # noqa: BLE001
+        # a damaged part (XML that does not parse, a number that is not one...) surfaces as
+        # whatever openpyxl's reader happens to raise; each is the file's fault, not ours
+        raise InputError(Problem(
+            path.name, f"not a readable .xlsx workbook (damaged: {type(error).__name__}: "
+            f"{show(str(error))}); open it in Excel and save it again",
+        )) from None
 
 
 def _sheet_grid(values, formulas) -> list[list[object]]:
@@ -396,6 +480,21 @@ def _sheet_policy(table: RawTable, problems: list[Problem]) -> list[PolicyEntry]
     return entries
 
 
+def _merged_cells(sheet, grid: list[list[object]], file: str) -> list[Problem]:
+    """Merged cells are refused: Excel keeps the value in the first cell only, so the other
+    rows of a merged block would silently read as blank."""
+    problems = []
+    header = grid[0] if grid else []
+    for merged in sorted(sheet.merged_cells.ranges, key=lambda r: (r.min_row, r.min_col)):
+        column = header[merged.min_col - 1] if merged.min_col <= len(header) else None
+        problems.append(Problem(
+            file, f"merged cells {merged.coord}: unmerge them and give every cell its value",
+            sheet.title, merged.min_row,
+            str(column) if column not in (None, UNCACHED_FORMULA) else f"#{merged.min_col}",
+        ))
+    return problems
+
+
 def read_workbook(path: Path) -> RawInstance:
     """An instance as an .xlsx workbook: one sheet per table, sheet ``policy`` for the policy."""
     file = path.name
@@ -411,6 +510,7 @@ def read_workbook(path: Path) -> RawInstance:
             raw.problems.append(Problem(file, message, sheet=sheet.title))
             continue
         grid = _sheet_grid(sheet, formulas[sheet.title])
+        raw.problems += _merged_cells(sheet, grid, file)
         table = grid_table(name, file, grid, raw.problems, sheet=sheet.title)
         if name == POLICY_SHEET:
             raw.policy = _sheet_policy(table, raw.problems) if table else []

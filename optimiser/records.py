@@ -42,7 +42,7 @@ class Instance:
     source: str = ""
     warnings: tuple[str, ...] = ()
 
-    def with_policy(self, **changes: object) -> "Instance":
+    def with_policy(self, **changes: object) -> Instance:
         """A copy with some policy keys changed (values validated as the policy table's)."""
         merged = {**self.policy.model_dump(), **changes}
         return replace(self, policy=Policy.model_validate(merged))

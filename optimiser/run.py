@@ -10,8 +10,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from models.baseline import Standalone, standalone_costs
+from models.baseline import Standalone
 from models.voices import solve_consortium
+from optimiser.baselines import baselines
 from optimiser.errors import InputError, Problem, SolveError
 from optimiser.market import Market, build_market
 from optimiser.plan import Plan, read_plan
@@ -73,12 +74,17 @@ def run(instance: Instance, members: list[str] | None = None,
     chosen = choose_members(instance, members, consortium)
     policy = instance.policy
     solve = solver_for(instance)
-    standalone = standalone_costs(instance, chosen, solve)
+    try:
+        standalone = baselines(instance, chosen, solve)
+    except SolveError as error:
+        # a baseline is the same always-feasible model: no plan means the limit came first
+        raise SolveError(f"{error}; the time limit is {policy.time_limit_s:g} s per solve: "
+                         "raise it with --time-limit") from None
     market = build_market(instance, chosen)
     model, result = solve_consortium(market, solve, policy.voice, standalone.cost,
                                      policy.individual_rationality)
     if not result.has_plan:
-        raise SolveError(_no_plan_reason(result, policy.time_limit_s))
+        raise SolveError(_no_plan_reason(result, policy.time_limit_s, model.program))
     plan = read_plan(model, result)
     reference = _reference_cost(market, solve, plan, policy)
     return RunOutcome(instance, market, plan, standalone, reference,
@@ -90,15 +96,19 @@ def _reference_cost(market: Market, solve, plan: Plan, policy) -> float:
     reference); the plan itself when that is what was solved."""
     if policy.voice == "volume" and not policy.individual_rationality:
         return plan.total_cost
+    if plan.model.relaxation is not None:
+        return read_plan(*plan.model.relaxation).total_cost
     model, result = solve_consortium(market, solve, "volume")
     if not result.has_plan:
-        raise SolveError(_no_plan_reason(result, policy.time_limit_s))
+        raise SolveError(_no_plan_reason(result, policy.time_limit_s, model.program))
     return read_plan(model, result).total_cost
 
 
-def _no_plan_reason(result: SolverResult, time_limit: float) -> str:
+def _no_plan_reason(result: SolverResult, time_limit: float, program: LinearProgram) -> str:
     if result.status == "infeasible":
-        return (f"{result.solver}: the model is infeasible ({result.message}); check provider "
-                "min_places, guarantees and max_provider_share")
+        from optimiser.diagnose import infeasibility_reason
+
+        return (f"{result.solver}: the model is infeasible ({result.message}): "
+                f"{infeasibility_reason(program, time_limit)}")
     return (f"{result.solver} found no plan within the time limit of {time_limit:g} s "
             f"({result.message}); raise it with --time-limit")

@@ -247,6 +247,26 @@ class Policy(Row):
     )
     time_limit_s: float = Field(120.0, gt=0, le=1e6, description="solver time limit, seconds")
     mip_gap: float = Field(0.0001, ge=0, lt=1, description="relative MIP gap")
+    # `optimise guarantee`: how demand varies (optimiser.scenarios)
+    demand_cv: float | None = Field(
+        None, ge=0, le=10,
+        description="guarantee: coefficient of variation (sd / expected places) of demand rows "
+        "without an sd; blank: Poisson (variance = mean)",
+    )
+    demand_correlation: float = Field(
+        0.0, ge=0, le=1,
+        description="guarantee: correlation of the shared regional factor: the latent normal "
+        "correlation of any two demand rows of authorities in the same region (0: independent)",
+    )
+    contract_years: int = Field(
+        1, ge=1, le=25,
+        description="guarantee: contract horizon in years; scenarios are spread evenly over them",
+    )
+    demand_growth_pct: float = Field(
+        0.0, ge=-50, le=100,
+        description="guarantee: yearly growth of expected demand (and of its sd) over the "
+        "contract years, % a year",
+    )
 
 
 @dataclass(frozen=True)

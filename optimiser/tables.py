@@ -140,7 +140,7 @@ def summary(outcome: RunOutcome, authorities: pd.DataFrame, investment=None) -> 
             "local_shortfall_places": shortfall,
             "local_shortfall_cost": shortfall * instance.policy.local_shortfall_penalty_year,
         },
-        "warnings": list(instance.warnings) + _status_warnings(outcome)
+        "warnings": list(instance.warnings) + _status_warnings(outcome) + unmet_warnings(outcome)
         + ([investment.warning] if investment is not None and investment.warning else []),
         "policy": instance.policy.model_dump(mode="json"),
         "investment": None if investment is None else investment.top(),
@@ -155,4 +155,44 @@ def _status_warnings(outcome: RunOutcome) -> list[str]:
     unproven = [a for a, s in outcome.standalone.statuses.items() if s != "optimal"]
     if unproven:
         warnings.append("standalone plans not proven optimal for: " + ", ".join(unproven))
+    return warnings
+
+
+#: unmet places below this are solver noise (places are written to 6 decimals)
+UNMET_NOTICED = 1e-6
+#: unmet-demand warnings listed one by one; the rest are counted (all are in gaps.csv)
+UNMET_LISTED = 10
+
+
+def unmet_warnings(outcome: RunOutcome) -> list[str]:
+    """One warning per member and need with unmet demand (largest first), with what explains
+    it: the eligible capacity (as the coalition sees it, at any distance, before anyone else
+    uses it) against the member's demand and, when that would suffice, against all members'
+    demand for the need, which shares the same places."""
+    market, needs = outcome.market, outcome.plan.needs
+    offers = market.arcs.drop_duplicates(["authority", "need", "provider", "placement_type"])
+    offers = offers.merge(market.offers[["provider", "placement_type", "capacity"]],
+                          on=["provider", "placement_type"])
+    eligible = offers.groupby(["authority", "need"])["capacity"].sum()
+    demand_of_need = needs.groupby("need")["places"].sum()
+    short = needs[needs["unmet"] > UNMET_NOTICED].sort_values(
+        ["unmet", "authority", "need"], ascending=[False, True, True], kind="stable")
+    warnings = []
+    for a, n, demand, unmet in zip(short["authority"], short["need"], short["places"],
+                                   short["unmet"]):
+        capacity = float(eligible.get((a, n), 0.0))
+        why = f"eligible capacity {capacity:,.1f} of {demand:,.1f} demanded"
+        if capacity >= demand - UNMET_NOTICED:
+            everyone = float(demand_of_need[n])
+            why += (f", shared by {everyone:,.1f} places of {n} demanded by all members"
+                    if everyone > capacity + UNMET_NOTICED else
+                    ": held back by min_places, max_places or max_provider_share, or dearer "
+                    "than an emergency place")
+        warnings.append(f"unmet demand: {outcome.instance.authorities[a].name} {n} "
+                        f"{unmet:,.1f} places ({why})")
+    if len(warnings) > UNMET_LISTED:
+        rest = short["unmet"].iloc[UNMET_LISTED:].sum()
+        more = len(warnings) - UNMET_LISTED
+        warnings[UNMET_LISTED:] = [
+            f"unmet demand: {more} more authority and type pairs, {rest:,.1f} places (gaps.csv)"]
     return warnings

@@ -118,9 +118,17 @@ _BOUNDS = {
 }
 
 
+#: longest value quoted in full in a message; a longer one is cut, with its length
+SHOWN_CHARACTERS = 60
+
+
 def show(value: object) -> str:
-    """A value as the user typed it: text quoted, numbers bare."""
-    return repr(value) if isinstance(value, str) else str(value)
+    """A value as the user typed it: text quoted, numbers bare; cut if very long (a 5,000-digit
+    number or a whole pasted table would otherwise bury the report)."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    if len(text) <= SHOWN_CHARACTERS:
+        return text
+    return f"{text[:SHOWN_CHARACTERS - 10]}... ({len(text):,} characters)"
 
 
 def _number(limit: object) -> str:

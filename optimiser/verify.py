@@ -30,6 +30,7 @@ from optimiser import outputs
 from optimiser.errors import InputError, Problem
 from optimiser.records import Instance
 from optimiser.schema import Distance, Offer, Policy, Tier, rating_allowed
+from optimiser.writers import restore
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -208,7 +209,7 @@ def _parse_cell(text: str, column: str) -> tuple[Any, str | None]:
     """The cell's value and, if it cannot be read, what is wrong with it."""
     text = text.strip()
     if column in _TEXT_COLUMNS:
-        return text, None
+        return restore(text), None  # ids and names as the instance has them
     if text == "":
         return None, None
     if column in _FLAG_COLUMNS:
@@ -1233,15 +1234,26 @@ def gini(values: list[float]) -> float | None:
     return spread / (2 * len(values) ** 2 * mean)
 
 
-def check_fairness(members: list[MemberOutcome], summary: dict[str, Any], check: Checker) -> None:
-    """Fairness of saving % over the members with a standalone cost (saving % defined)."""
+def check_fairness(members: list[MemberOutcome], summary: dict[str, Any], check: Checker,
+                   published: list[ResultRow] | None = None) -> None:
+    """Fairness of saving % over the members with a standalone cost (saving % defined).
+
+    With ``published`` (authorities.csv, whose saving % are each checked against the
+    recomputed ones), the indices are recomputed from its saving %: near zero Jain's index
+    jumps between 1 (all exactly 0) and anything at all, and Gini between undefined and
+    defined, on noise far inside the saving % tolerance (cross-solver agreement, seed 70: all
+    savings 0 in the file, +-1e-6 % recomputed).
+    """
 
     def reported(key: str) -> tuple[str, float | None]:
         return _summary_figure(summary, "fairness", key)
 
     # the indices take saving % as published (see optimiser.fairness.fairness_figures)
-    pcts = [Figure(round(m.saving_pct.value, outputs.RATIO_DP), m.saving_pct.slack)
-            for m in members if m.saving_pct is not None]
+    if published is not None:
+        pcts = [Figure(row["saving_pct"]) for row in published if row["saving_pct"] is not None]
+    else:
+        pcts = [Figure(round(m.saving_pct.value, outputs.RATIO_DP), m.saving_pct.slack)
+                for m in members if m.saving_pct is not None]
     lowest = min(pcts, key=lambda f: f.value, default=None)
     highest = max(pcts, key=lambda f: f.value, default=None)
     check.ratio(*reported("min_saving_pct"), lowest)
@@ -1287,5 +1299,5 @@ def verify_results(instance: Instance, results_dir: Path, tolerance: float = 1e-
     check_locality(market, members, summary, check)
     check_individual_rationality(market, members, summary, check)
     check_totals(market, members, contracted, groups, summary, check)
-    check_fairness(members, summary, check)
+    check_fairness(members, summary, check, files.authorities)
     return VerifyReport(check.count, check.disagreements)

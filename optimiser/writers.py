@@ -11,7 +11,11 @@ import json
 import math
 import os
 import shutil
+import signal
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -36,6 +40,30 @@ def _digits(column: str) -> int | None:
     return None
 
 
+#: First characters that make Excel, LibreOffice or Google Sheets read a text cell as a formula
+#: (OWASP, "CSV Injection"): ``=``, ``+``, ``-``, ``@``, tab and carriage return.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(text: str) -> str:
+    """``text`` made safe to open in a spreadsheet: a leading ``'`` when it would start a
+    formula, so ``=HYPERLINK(...)`` is written ``'=HYPERLINK(...)`` and shows as typed.
+
+    Every text cell of every CSV result file goes through this (``csv_text``); numbers never
+    do, so a negative saving stays ``-123.45``. Use it for any text written to a spreadsheet
+    (CSV or Excel). Text already starting with quotes before such a character gets one more,
+    so :func:`restore` gives back exactly the original text.
+    """
+    return "'" + text if text.lstrip("'")[:1] in FORMULA_STARTS else text
+
+
+def restore(text: str) -> str:
+    """The text :func:`neutralise` was given (for readers of the result files)."""
+    if text.startswith("'") and text.lstrip("'")[:1] in FORMULA_STARTS:
+        return text[1:]
+    return text
+
+
 def _cell(value: object, digits: int | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
@@ -44,11 +72,12 @@ def _cell(value: object, digits: int | None) -> str:
     if digits is not None:
         rounded = round(float(value), digits)
         return repr(0.0 if rounded == 0 else rounded)
-    return str(value)
+    return neutralise(value) if isinstance(value, str) else str(value)
 
 
 def csv_text(table: pd.DataFrame) -> str:
-    """A table as CSV text with the rounding and spelling of ``optimiser.outputs``."""
+    """A table as CSV text with the rounding and spelling of ``optimiser.outputs``; text
+    cells are neutralised (:func:`neutralise`)."""
     columns = list(table.columns)
     digits = [_digits(c) for c in columns]
     lines = [",".join(columns)]
@@ -82,19 +111,52 @@ def json_text(data: dict) -> str:
     return json.dumps(_json_ready(data), indent=2, ensure_ascii=False) + "\n"
 
 
-def write_folder(destination: Path, files: dict[str, str]) -> Path:
-    """Write ``files`` (name -> text) into ``destination`` atomically; return it."""
+def write_folder(destination: Path, files: dict[str, str | bytes]) -> Path:
+    """Write ``files`` (name -> text, or bytes for binary files such as report.xlsx) into
+    ``destination`` atomically; return it."""
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    staging = None
     try:
+        with interrupts_deferred():  # the hidden folder exists only once it is known here
+            staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.",
+                                            dir=destination.parent))
         for name, text in files.items():
-            (staging / name).write_text(text, encoding="utf-8", newline="")
-        _swap_into_place(staging, destination)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(text, bytes):
+                (staging / name).write_bytes(text)
+            else:
+                (staging / name).write_text(text, encoding="utf-8", newline="")
+        with interrupts_deferred():
+            _swap_into_place(staging, destination)
+    except BaseException:  # Ctrl-C included: the hidden folder goes, the old results stay
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
         raise
     return destination
+
+
+@contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) back until the block is done, then raise it.
+
+    Swapping folders is two renames and a removal: cut between them, it could leave neither
+    the old results nor the new at ``destination``, or a stray hidden folder beside it. Only the
+    main thread can set signal handlers; elsewhere the block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, _frame: received.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        if previous is signal.default_int_handler:
+            raise KeyboardInterrupt
+        if callable(previous):
+            previous(signal.SIGINT, None)
 
 
 def _swap_into_place(staging: Path, destination: Path) -> None:

@@ -48,3 +48,28 @@ def make_instance(tmp_path):
         return write_instance(tmp_path / f"instance{next(counter)}", tables, policy, name)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def north_west_results(tmp_path_factory, worker_id):
+    """A full `optimise run` of the North West (about 30 s), made once per test session and
+    shared by the xdist workers through a file lock; its folder holds every result file and
+    report. Used by the report tests, which need a real plan at real size."""
+    import fcntl
+
+    from click.testing import CliRunner
+
+    from cli import main
+
+    # under xdist every worker's basetemp sits in the session's own folder
+    root = tmp_path_factory.getbasetemp()
+    root = root.parent if worker_id != "master" else root
+    folder = root / "north-west-results"
+    with open(root / "north-west-results.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "summary.json").exists():
+            result = CliRunner().invoke(main, ["run", str(REPO / "instances" / "north-west"),
+                                               "--out", str(folder), "--quiet"])
+            assert result.exit_code == 0, result.output
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    return folder

@@ -321,7 +321,7 @@ def test_cli_end_to_end_on_the_example(tmp_path):
                                        "--workers", "2", "--quiet"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [COMPARE_CSV, MEMBERS_CSV, SHAPLEY_CSV, CORE_JSON])
+        [COMPARE_CSV, MEMBERS_CSV, SHAPLEY_CSV, CORE_JSON, "report.html", "report.xlsx"])
     assert "Whole region" in result.output and "least-core epsilon" in result.output
     compare_rows = (out / COMPARE_CSV).read_text(encoding="utf-8").splitlines()
     assert compare_rows[0].startswith("membership,kind,members,size")

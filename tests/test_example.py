@@ -41,9 +41,9 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from conftest import EXAMPLE
 
 from cli import main
-from conftest import EXAMPLE
 from optimiser.loading import load_instance
 from optimiser.run import run
 from optimiser.tables import assignment_table, authority_table
@@ -126,6 +126,6 @@ def test_cli_run_writes_the_hand_optimum_and_verifies(tmp_path):
     assert summary["not_kept_whole"] == []
     assert sorted(p.name for p in out.iterdir()) == [
         "assignment.csv", "authorities.csv", "gaps.csv", "investment.csv", "providers.csv",
-        "sufficiency.csv", "summary.json"]
+        "report.html", "report.xlsx", "sufficiency.csv", "summary.json"]
     verified = runner.invoke(main, ["verify", str(EXAMPLE), str(out)])
     assert verified.exit_code == 0, verified.output

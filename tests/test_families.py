@@ -6,12 +6,11 @@ each expected figure is that arithmetic, written out.
 
 from __future__ import annotations
 
-
 import pytest
 
 from optimiser.loading import load_instance
 from optimiser.run import run
-from optimiser.tables import summary, authority_table
+from optimiser.tables import authority_table, summary
 
 W = 52
 

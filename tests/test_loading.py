@@ -284,7 +284,10 @@ def test_duplicate_header_names(make_instance):
 def test_csv_row_with_too_many_cells(make_instance):
     folder = make_instance(SMALL)
     (folder / "consortia.csv").write_text("consortium,authority\nGM,E08000001,extra\n")
-    assert_rejected(folder, "consortia.csv: cannot be read as CSV")
+    # as in a workbook: the cell is named, rather than the whole file refused
+    assert_rejected(
+        folder, "consortia.csv, row 2, column #3: value 'extra' in a column with no name in row 1",
+    )
 
 
 def test_yaml_syntax_error(tmp_path):
@@ -448,3 +451,161 @@ def test_symlink_inside_folder_is_fine(make_instance):
     (folder / "consortia.csv").rename(folder / "members.csv")
     (folder / "consortia.csv").symlink_to(folder / "members.csv")
     assert len(load_instance(folder).consortia) == 2
+
+
+# Found by fuzzing (tests/test_fuzz.py): each was a traceback, a hang or a misread ---------------
+
+
+def _manifest_with(folder: Path, table: str, path: str) -> None:
+    manifest = folder / "instance.yaml"
+    document = yaml.safe_load(manifest.read_text())
+    document["tables"][table] = path
+    manifest.write_text(yaml.safe_dump(document))
+
+
+@pytest.mark.parametrize("path, message", [
+    ("nul\0.csv", "is not a usable path (it holds a NUL character)"),  # was ValueError
+    ("x" * 5000, "is not a usable path (File name too long)"),  # was OSError from stat()
+    (".", "is a folder, not a CSV file"),
+    ("\\\\server\\share\\offers.csv", "must be a path relative to the manifest"),
+])
+def test_unusable_csv_paths_name_the_manifest_and_table(make_instance, path, message):
+    folder = make_instance(SMALL)
+    _manifest_with(folder, "offers", path)
+    assert_rejected(folder, "instance.yaml: table offers: ", message)
+
+
+def test_yaml_python_tags_are_refused_and_never_run(tmp_path):
+    marker = tmp_path / "ran"
+    path = tmp_path / "m.yaml"
+    path.write_text(f"name: !!python/object/apply:os.system ['touch {marker}']\n")
+    assert_rejected(path, "m.yaml: YAML syntax error at line 1, column 7: could not determine a "
+                          "constructor for the tag 'tag:yaml.org,2002:python/object/apply:os.system'")
+    assert not marker.exists()
+
+
+def test_yaml_alias_bomb_is_refused_at_once(tmp_path):
+    """Nine levels of nine aliases stand for 9^9 (387 million) values: printing one in a report
+    took 17 s and 226 MB of output at 8 levels before aliases were refused."""
+    import time
+
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    for previous, name in zip("abcdefgh", "bcdefghi"):
+        lines.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]")
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\npolicy:\n  voice: *i\n")
+    started = time.perf_counter()
+    assert_rejected(path, "bomb.yaml: YAML syntax error at line 2, column 8: aliases (*a) are "
+                          "not allowed in a manifest: write the value out")
+    assert time.perf_counter() - started < 2
+
+
+def test_deeply_nested_yaml_is_refused(tmp_path):
+    path = tmp_path / "deep.yaml"
+    path.write_text("name: " + "[" * 5000 + "]" * 5000 + "\n")  # was a RecursionError
+    assert_rejected(path, "deep.yaml: YAML nested too deeply to read")
+
+
+def test_manifest_name_must_be_text(tmp_path):
+    path = write_inline_manifest(tmp_path / "m.yaml", SMALL)
+    path.write_text(path.read_text().replace("name: test", "name: !!binary aGVsbG8="))
+    assert_rejected(path, "m.yaml, column name: name must be text")
+
+
+@pytest.mark.parametrize("data, message", [
+    ("id,name\nE1,Bolton\n".encode("utf-16"), "UTF-16 text, not UTF-8: save it as CSV UTF-8"),
+    ("id,name\nE1,Bolton\n".encode("utf-32"), "UTF-32 text, not UTF-8"),
+    # ASCII as UTF-16 without a byte-order mark decodes as UTF-8 with a NUL after every
+    # letter: it used to load as columns named 'i\x00d\x00'
+    ("id,name\nE1,Bolton\n".encode("utf-16-le"), "holds a NUL character (byte 1)"),
+    (b"id,name\nE1\x00,Bolton\n", "holds a NUL character (byte 10)"),
+])
+def test_csv_in_another_encoding_or_with_nul_bytes(make_instance, data, message):
+    folder = make_instance(SMALL)
+    (folder / "authorities.csv").write_bytes(data)
+    assert_rejected(folder, f"authorities.csv: {message}")
+
+
+def test_carriage_return_inside_a_quoted_cell_stays_in_its_cell(make_instance):
+    """pandas' C parser split "North\\rWest" at the carriage return, so the row's later cells
+    moved one column left and read as blanks; the csv module keeps the cell whole."""
+    folder = make_instance(SMALL)
+    path = folder / "authorities.csv"
+    text = path.read_text().replace("North West", '"North\rWest"')
+    path.write_text(text, newline="")
+    instance = load_instance(folder)
+    assert instance.authorities["E08000001"].region == "North\rWest"
+    assert instance.authorities["E08000001"].lat == 53.58
+
+
+def test_rows_are_numbered_by_the_line_they_start_on(make_instance):
+    folder = make_instance(SMALL)
+    path = folder / "demand.csv"
+    lines = path.read_text().splitlines()
+    lines[1] = lines[1].replace("E08000001", '"E0800\n0001"')  # a cell over two lines
+    lines[3] = lines[3].replace("2.25", "lots")
+    path.write_text("\n".join(lines) + "\n")
+    assert_rejected(folder, "demand.csv, row 5, column places: not a number: 'lots'")
+
+
+def test_unterminated_quote_names_the_file(make_instance):
+    folder = make_instance(SMALL)
+    (folder / "consortia.csv").write_text('consortium,authority\n"GM,E08000001\n')
+    assert_rejected(folder, "consortia.csv, row 2: cannot be read as CSV: unexpected end of data")
+
+
+def test_very_long_values_are_cut_in_messages(make_instance):
+    folder = make_instance(SMALL)
+    path = folder / "demand.csv"
+    path.write_text(path.read_text().replace("40.5", "9" * 5000))
+    report = problems_of(folder)
+    assert "got '" + "9" * 49 + "... (5,002 characters)" in report
+    assert len(report) < 300
+
+
+def test_damaged_workbook_part(tmp_path):
+    """A workbook whose core properties are not XML: openpyxl raised ElementTree's
+    ParseError, which escaped as a traceback."""
+    import zipfile
+
+    path = write_workbook(tmp_path / "b.xlsx", SMALL)
+    source = zipfile.ZipFile(path)
+    parts = {name: source.read(name) for name in source.namelist()}
+    source.close()
+    with zipfile.ZipFile(path, "w") as rebuilt:
+        for name, data in parts.items():
+            rebuilt.writestr(name, b"" if name == "docProps/core.xml" else data)
+    assert_rejected(path, "b.xlsx: not a readable .xlsx workbook (damaged: ParseError",
+                    "open it in Excel and save it again")
+
+
+def test_workbook_merged_cells_are_refused(tmp_path):
+    path = write_workbook(tmp_path / "b.xlsx", SMALL)
+    workbook = openpyxl.load_workbook(path)
+    workbook["demand"].merge_cells("A3:A4")  # "one authority for two rows", as people do
+    workbook.save(path)
+    assert_rejected(path, "b.xlsx, sheet demand, row 3, column authority: merged cells A3:A4: "
+                          "unmerge them and give every cell its value")
+
+
+def test_workbook_formula_reads_the_value_excel_saved(tmp_path):
+    """A formula cell reads as the value Excel computed and saved with it (what the user sees);
+    only a formula never computed (written by a program, not Excel) is refused."""
+    import zipfile
+
+    path = write_workbook(tmp_path / "b.xlsx", SMALL)
+    workbook = openpyxl.load_workbook(path)
+    workbook["offers"]["C2"] = "=B9*2"
+    workbook.save(path)
+    source = zipfile.ZipFile(path)
+    parts = {name: source.read(name) for name in source.namelist()}
+    source.close()
+    sheet = next(n for n in parts if n.startswith("xl/worksheets/")
+                 and b"B9*2" in parts[n])
+    # what Excel writes: the formula and its cached value side by side
+    parts[sheet] = parts[sheet].replace(b"<f>B9*2</f><v />", b"<f>B9*2</f><v>44</v>")
+    assert b"<v>44</v>" in parts[sheet]
+    with zipfile.ZipFile(path, "w") as rebuilt:
+        for name, data in parts.items():
+            rebuilt.writestr(name, data)
+    assert load_instance(path).offers[0].capacity == 44

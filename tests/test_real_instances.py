@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import csv
 import json
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import REPO
 
 from cli import main
-from conftest import REPO
 from optimiser.build.assumptions import Assumptions
 from optimiser.build.regions import build_all
 

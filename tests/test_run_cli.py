@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 from click.testing import CliRunner
+from conftest import EXAMPLE
 
 from cli import main
-from conftest import EXAMPLE
 
 
 def invoke(*args):

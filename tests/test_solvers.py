@@ -6,9 +6,9 @@ import numpy as np
 import pulp
 import pytest
 from click.testing import CliRunner
+from conftest import EXAMPLE
 
 from cli import main
-from conftest import EXAMPLE
 from models.voices import solve_consortium
 from optimiser.market import build_market
 from optimiser.program import INF, LinearProgram

@@ -6,8 +6,6 @@ from __future__ import annotations
 import copy
 
 import pytest
-
-from optimiser.loading import load_instance
 from test_loading import (
     POLICY,
     SMALL,
@@ -16,6 +14,8 @@ from test_loading import (
     validate_cli,
     write_inline_manifest,
 )
+
+from optimiser.loading import load_instance
 
 
 def changed(**edits) -> dict[str, list[dict]]:

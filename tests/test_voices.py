@@ -47,7 +47,7 @@ def solved(seed: int, gap: float):
 def test_the_plan_is_rational_and_within_the_gap_of_the_full_models_optimum(gap):
     repaired = 0
     for seed in SEEDS:
-        instance, standalone, model, result = solved(seed, gap)
+        _, standalone, model, result = solved(seed, gap)
         assert result.status == "optimal", (seed, result.message)
         optimum = full_model_optimum(seed, standalone)
         scale = max(abs(optimum), 1.0)
@@ -67,7 +67,7 @@ def test_the_plan_is_rational_and_within_the_gap_of_the_full_models_optimum(gap)
 
 def test_a_repaired_run_reports_the_relaxation_as_the_price_of_fairness_reference():
     for seed in SEEDS:
-        instance, standalone, model, result = solved(seed, 1e-4)
+        instance, _, model, result = solved(seed, 1e-4)
         if "repaired" not in result.message:
             continue
         outcome = run(instance)

@@ -10,19 +10,23 @@ node bounds, and reading them would report proven optima as merely feasible).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import re
 import tempfile
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pulp
 
 from optimiser.program import LinearProgram
-from optimiser.solvers.base import SolverOptions, SolverResult, relative_gap, trivial_result
+from optimiser.solvers.base import (
+    SolverOptions,
+    SolverResult,
+    relative_gap,
+    trivial_result,
+)
 
 _RESULT = re.compile(r"^Result - (.*)$", re.MULTILINE)
 _LOWER_BOUND = re.compile(r"^Lower bound:\s+(-?[\d.eE+-]+)", re.MULTILINE)

@@ -13,7 +13,12 @@ import highspy
 import numpy as np
 
 from optimiser.program import LinearProgram
-from optimiser.solvers.base import SolverOptions, SolverResult, relative_gap, trivial_result
+from optimiser.solvers.base import (
+    SolverOptions,
+    SolverResult,
+    relative_gap,
+    trivial_result,
+)
 
 _STATUS = highspy.HighsModelStatus
 # Statuses where HiGHS stopped at a limit: a plan may exist but is not proven optimal.
@@ -66,6 +71,22 @@ def _highs_lp(program: LinearProgram) -> highspy.HighsLp:
     return lp
 
 
+def _run_interruptibly(highs: highspy.Highs) -> None:
+    """Run HiGHS in highspy's solver thread, waiting in short steps, so that Ctrl-C reaches
+    Python at once rather than when a long solve ends: the solve is cancelled (HiGHS stops at
+    its next check, within a fraction of a second) and KeyboardInterrupt goes on up, so the
+    command leaves no results folder. The solve itself is the same single-threaded one."""
+    highs.startSolve()
+    try:
+        while not highs.wait(0.1)[0]:
+            pass
+    except KeyboardInterrupt:
+        highs.cancelSolve()
+        while not highs.wait(0.1)[0]:
+            pass
+        raise
+
+
 class HighsSolver:
     name = "highs"
 
@@ -86,7 +107,7 @@ class HighsSolver:
             cols, values = program.start
             highs.setSolution(len(cols), np.asarray(cols, dtype=np.int32),
                               np.asarray(values, dtype=float))
-        highs.run()
+        _run_interruptibly(highs)
         seconds = time.perf_counter() - started
         return self._result(highs, program.is_mip, seconds)
 

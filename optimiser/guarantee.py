@@ -1,0 +1,1230 @@
+"""`optimise guarantee`: guaranteed volumes (block contracts) under uncertain demand.
+
+A guarantee tier (SPEC section 3) is a block contract: the consortium pays for its
+``min_places`` whether it uses them or not, and every place in scope costs ``discount_pct``
+less. Demand is uncertain (``optimiser.scenarios``), so a guarantee too large leaves void
+places paid for, and one too small leaves children in dearer or emergency placements. The
+two-stage model (``models.guarantee``) commits to guarantees and contracts first and places
+children per scenario second; every cost figure is a scenario's annual cost C^s (fees after
+discount, non-fee costs, emergency places, contract costs and void payments, plus the local
+shortfall penalty when local targets are set: ``expected_penalty`` says how much).
+
+**Two modes.**
+
+* ``--sweep``: each *option* fixes the first stage: no guarantee; each offered guarantee tier
+  committed alone (``--provider P`` keeps P's only); or, with ``--places P=LO..HI``, provider
+  P's guarantee at each N in LO..HI (N = 0: none) at one discount (P's guarantee tier's, or
+  ``--discount``), P able to take at least N places. Contracts (providers with a contract cost
+  or minimum) are those of the option's plan on expected demand. Every option is evaluated
+  against the same ``--scenarios`` scenarios (common random numbers: the savings' confidence
+  intervals come from paired differences), each scenario an independent second-stage solve.
+* default: the sample average approximation (SAA) of the two-stage model chooses the
+  commitments: ``--replications`` M independent samples of ``--scenarios`` N scenarios, each
+  solved as one extensive form; each distinct first stage found is a *candidate*, evaluated
+  on an independent ``--evaluation-scenarios`` sample; the chosen plan is the candidate with the
+  least estimated objective (ties: the earliest replication's).
+
+**Statistics** (95% confidence; z = 1.96 for the large evaluation sample, Student t with M - 1
+degrees of freedom across replications):
+
+* lower bound: the mean of the M replications' optimal objectives (each the solver's proven
+  bound, so a time-limited solve stays a valid bound): E[v_N] <= v*, with its t interval;
+* upper bound: the chosen plan's objective estimated on the evaluation sample, with its z
+  interval;
+* optimality gap (Mak, Morton and Wood's multiple replications procedure): for replication m,
+  G_m = (objective of the chosen plan on replication m's own scenarios) - v_m >= 0; the gap
+  estimate is mean G_m with a one-sided upper confidence bound mean + t * s / sqrt(M);
+* VSS, the value of the stochastic solution: the objective of the expected-value plan (the
+  deterministic plan on expected demand, i.e. ``optimise run``'s model) minus the chosen plan's,
+  both on the evaluation sample; EVPI, the expected value of perfect information: the chosen
+  plan's objective minus the wait-and-see objective (each evaluation scenario solved with its
+  own first stage), both with paired intervals.
+
+With a risk weight w the objective is (1 - w) E[C] + w CVaR_alpha(C); for a fixed plan it is
+the mean of g^s = (1 - w) C^s + w (eta + (C^s - eta)^+ / (1 - alpha)) with eta the sample's
+value at risk (the weighted alpha-quantile of C), which is exactly (1 - w) mean + w CVaR of the
+sample, so objectives, gaps, VSS and EVPI all use these g^s. With w = 0 they are the textbook
+expected-cost definitions.
+
+**Break-even discount** of an option with one guarantee: the discount at which its expected
+cost equals no guarantee's with every scenario's placements kept as they are:
+delta* = delta - 100 * saving / E[L], L^s the list fees in the guarantee's scope plus its void
+places at list price in the scenarios where the guarantee's tier is the one reached. Keeping the
+placements can only overstate the cost of a smaller discount, so the true break-even is at
+most delta* (equal when the placements do not change, as in a block that is always used first).
+
+**Execution.** Scenario solves, replications and plans on expected demand are independent tasks
+run through ``optimiser.executor`` (a local pool of spawned processes, or Dask); the template
+and every scenario set are sent once per worker. Each scenario is solved on its own, so results
+do not depend on the workers, and scenarios are drawn by index (``optimiser.scenarios``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Self
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from models.guarantee import (
+    ExtensiveForm,
+    FirstStage,
+    GuaranteeRange,
+    Risk,
+    ScenarioFigures,
+    SecondStage,
+    build_extensive_form,
+    build_second_stage,
+    first_stage_of,
+    scenario_figures,
+)
+from optimiser import scenarios as sc
+from optimiser.errors import InputError, Problem, SolveError
+from optimiser.executor import TaskPool
+from optimiser.market import Market, build_market
+from optimiser.records import Instance
+from optimiser.run import choose_members
+from optimiser.schema import MAX_PLACES
+from optimiser.solvers import SolverOptions, get_solver
+
+GUARANTEE_CSV = "guarantee.csv"
+GUARANTEE_SUMMARY = "guarantee_summary.json"
+GUARANTEE_PNG = "guarantee.png"
+
+#: guarantee.csv: one row per option. Money in £ a year, places in places (children in
+#: placement at a time), probabilities in [0,1]; every figure over the evaluation sample (the
+#: sweep's scenarios), weighted by the scenarios' probabilities.
+#:   option: its name; kind: none, offered (a guarantee tier of the instance), range (a
+#:     --places level), expected-value (the plan on expected demand), candidate (an SAA
+#:     replication's plan); recommended: the option with the least objective (sweep) or the
+#:     chosen candidate (default mode)
+#:   provider, placement_type (blank: all the provider's offers), guaranteed_places,
+#:     discount_pct: the guarantee of an option with one (else provider blank and
+#:     guaranteed_places the sum); commitments: every guarantee "provider[:type] N places at
+#:     D%" joined by "; "; contracts: providers contracted (where a contract is modelled)
+#:   scenarios: in the sample; failed_scenarios: without a plan (then the figures are blank)
+#:   expected_cost: E[C] with its 95% interval (ci_low, ci_high; equal when the scenarios are an
+#:     enumerated distribution rather than a sample)
+#:   saving: E[C_none - C] against no guarantee (same scenarios, paired), its interval, and the
+#:     5% and 95% quantiles of the scenario savings (saving_p05, saving_p95: the risk band)
+#:   expected_void_places, expected_void_cost: guaranteed places unused and their payments
+#:   p_void: probability of any void place; expected_unmet_places and p_unmet: places bought at
+#:     the emergency price, and the probability of any
+#:   cvar_cost: CVaR at the risk level (mean of the worst 1 - alpha of the scenario costs);
+#:     objective: (1 - w) expected_cost + w cvar_cost
+#:   expected_penalty: the local shortfall penalty within expected_cost (0 without targets)
+#:   break_even_discount_pct: see the module docstring (blank unless one guarantee)
+GUARANTEE_COLUMNS = (
+    "option", "kind", "recommended", "provider", "placement_type", "guaranteed_places",
+    "discount_pct", "commitments", "contracts", "scenarios", "failed_scenarios",
+    "expected_cost", "expected_cost_ci_low", "expected_cost_ci_high", "saving",
+    "saving_ci_low", "saving_ci_high", "saving_p05", "saving_p95", "expected_void_places",
+    "expected_void_cost", "p_void", "expected_unmet_places", "p_unmet", "cvar_cost",
+    "objective", "expected_penalty", "break_even_discount_pct",
+)
+#: guarantee_summary.json: instance, mode (sweep or optimise), members, settings (as used),
+#: demand (the demand model), options (guarantee.csv's rows), recommended (option name),
+#: saa (default mode: replications [{replication, status, objective, bound, candidate}],
+#: lower_bound {estimate, ci_low, ci_high}, upper_bound {...}, gap {estimate, ci_high}),
+#: vss and evpi ({estimate, ci_low, ci_high}; default mode), model_size {second_stage,
+#: extensive_form: rows, columns, nonzeros, integers}, timings (every key ends in "seconds"),
+#: warnings, notes, policy.
+SUMMARY_KEYS = (
+    "instance", "mode", "members", "settings", "demand", "options", "recommended", "saa", "vss",
+    "evpi", "model_size", "timings", "warnings", "notes", "policy",
+)
+
+MODE_SWEEP, MODE_OPTIMISE = "sweep", "optimise"
+KIND_NONE, KIND_OFFERED, KIND_RANGE = "none", "offered", "range"
+KIND_EXPECTED, KIND_CANDIDATE = "expected-value", "candidate"
+
+SWEEP_SCENARIOS = 200
+SAA_SCENARIOS = 50
+REPLICATIONS = 5
+EVALUATION_SCENARIOS = 500
+MAX_REPLICATIONS = 1000
+#: most options of a --places range (each is a sample of scenario solves)
+MAX_RANGE_OPTIONS = 500
+#: scenarios per task: small enough for a live progress bar, large enough to amortise a task
+CHUNK = 20
+CONFIDENCE = 0.95
+#: places below which a void or unmet quantity counts as none
+PLACES_TOLERANCE = 1e-6
+MONEY_DP, PLACES_DP, RATIO_DP = 2, 6, 6
+
+NOTES = (
+    ("Costs are the consortium's total (voice volume); individual rationality is not applied "
+     "per scenario (it would need every member's standalone cost in every scenario)."),
+    ("Plain (non-guarantee) volume discounts are earned per scenario when the volume reaches "
+     "them; only guarantees and contracts are committed in advance."),
+    "Providers' capacities are those the consortium sees at expected demand (SPEC section 5).",
+)
+
+
+# --------------------------------------------------------------------------- settings
+
+@dataclass(frozen=True)
+class Settings:
+    """The command's options (None: the default of the mode)."""
+
+    sweep: bool = False
+    scenarios: int | None = None
+    seed: int = 0
+    replications: int | None = None
+    evaluation_scenarios: int | None = None
+    risk_level: float = 0.9
+    risk_weight: float = 0.0
+    places: str | None = None
+    discount: float | None = None
+    providers: tuple[str, ...] = ()
+
+    @property
+    def risk(self) -> Risk:
+        return Risk(self.risk_level, self.risk_weight)
+
+    def checked(self) -> Settings:
+        """Every option in range, defaults filled in; an InputError names the bad option."""
+        if not (isinstance(self.seed, int) and self.seed >= 0):
+            raise InputError(Problem("--seed", f"must be a whole number 0 or more, got "
+                                     f"{self.seed}"))
+        if not 0.0 <= self.risk_level < 1.0:
+            raise InputError(Problem("--risk-level", "must lie in [0, 1) (e.g. 0.9: the worst "
+                                     f"10% of years), got {self.risk_level:g}"))
+        if not 0.0 <= self.risk_weight <= 1.0:
+            raise InputError(Problem("--risk-weight", "must lie between 0 (expected cost) and "
+                                     f"1 (CVaR only), got {self.risk_weight:g}"))
+        if self.discount is not None and self.places is None:
+            raise InputError(Problem("--discount", "applies to a --places range only"))
+        if self.discount is not None and not 0.0 < self.discount < 100.0:
+            raise InputError(Problem("--discount", "must lie strictly between 0 and 100 "
+                                     f"(a percentage), got {self.discount:g}"))
+        if self.places is not None and self.providers:
+            raise InputError(Problem("--provider", "give --provider or --places, not both"))
+        if self.sweep:
+            for value, option in ((self.replications, "--replications"),
+                                  (self.evaluation_scenarios, "--evaluation-scenarios")):
+                if value is not None:
+                    raise InputError(Problem(option, "applies without --sweep only (the sweep "
+                                             "evaluates every option on --scenarios)"))
+            scenarios = SWEEP_SCENARIOS if self.scenarios is None else self.scenarios
+            sc.check_count(scenarios, "--scenarios")
+            return replace(self, scenarios=scenarios)
+        if self.providers:
+            raise InputError(Problem("--provider", "applies with --sweep only"))
+        scenarios = SAA_SCENARIOS if self.scenarios is None else self.scenarios
+        replications = REPLICATIONS if self.replications is None else self.replications
+        evaluation = (EVALUATION_SCENARIOS if self.evaluation_scenarios is None
+                      else self.evaluation_scenarios)
+        sc.check_count(scenarios, "--scenarios")
+        sc.check_count(evaluation, "--evaluation-scenarios", least=2)
+        if not 2 <= replications <= MAX_REPLICATIONS:
+            raise InputError(Problem("--replications", f"must lie between 2 (a confidence "
+                                     f"interval needs two) and {MAX_REPLICATIONS}, got "
+                                     f"{replications}"))
+        return replace(self, scenarios=scenarios, replications=replications,
+                       evaluation_scenarios=evaluation)
+
+
+_RANGE = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)\s*$")
+
+
+def parse_places(spec: str, instance: Instance, market: Market, discount: float | None
+                 ) -> GuaranteeRange:
+    """``--places P=LO..HI`` or ``P:TYPE=LO..HI``: P's guarantee at LO..HI whole places."""
+    left, sep, span = spec.rpartition("=")
+    match = _RANGE.match(span)
+    if not sep or not left.strip() or not match:
+        raise InputError(Problem("--places", "expected PROVIDER=LO..HI or PROVIDER:TYPE=LO..HI "
+                                 f"(whole places, e.g. TV-BLOCK=0..30), got {spec!r}"))
+    low, high = int(match.group(1)), int(match.group(2))
+    if low > high:
+        raise InputError(Problem("--places", f"{spec!r}: the range must run upwards "
+                                 f"(LO <= HI), got {low}..{high}"))
+    if high - low + 1 > MAX_RANGE_OPTIONS:
+        raise InputError(Problem("--places", f"{spec!r}: at most {MAX_RANGE_OPTIONS} levels"))
+    if high > MAX_PLACES:
+        raise InputError(Problem("--places", f"{spec!r}: at most {MAX_PLACES:g} places"))
+    provider, placement_type = _provider_and_type(left.strip(), instance, spec)
+    offered = _guarantee_discount(instance, provider, placement_type)
+    if discount is None and offered is None:
+        raise InputError(Problem("--places", f"{spec!r}: provider {provider} offers no "
+                                 "guarantee tier; give its discount with --discount PCT"))
+    limit = instance.providers[provider].max_places
+    if limit is not None and limit < high:
+        raise InputError(Problem("--places", f"{spec!r}: provider {provider} has max_places "
+                                 f"{limit:g}, below the range's top of {high}"))
+    seen = market.offers[(market.offers["provider"] == provider)
+                         & (market.offers["placement_type"] == placement_type)]["capacity"]
+    if market.providers.set_index("provider").at[provider, "scale"] == 0 or not (
+            market.providers.set_index("provider").at[provider, "usable"]):
+        raise InputError(Problem("--places", f"{spec!r}: provider {provider} cannot serve "
+                                 "these members (its rating is below min_rating, or it is "
+                                 "another authority's in-house provision)"))
+    return GuaranteeRange(provider, placement_type, low, high,
+                          float(discount if discount is not None else offered),
+                          float(seen.iloc[0]) if len(seen) else 0.0)
+
+
+def _provider_and_type(text: str, instance: Instance, spec: str) -> tuple[str, str]:
+    if text in instance.providers:
+        provider, placement_type = text, None
+    else:
+        provider, _, placement_type = text.rpartition(":")
+        if provider not in instance.providers:
+            raise InputError(Problem("--places", f"{spec!r}: unknown provider {text!r}"))
+    types = [o.placement_type for o in instance.offers if o.provider == provider]
+    if placement_type is None:
+        if len(types) != 1:
+            raise InputError(Problem("--places", f"{spec!r}: provider {provider} offers "
+                                     f"{len(types)} placement types ({', '.join(types)}); "
+                                     "name one as PROVIDER:TYPE=LO..HI"))
+        return provider, types[0]
+    if placement_type not in types:
+        raise InputError(Problem("--places", f"{spec!r}: provider {provider} has no offer of "
+                                 f"{placement_type!r} (it offers {', '.join(types) or 'none'})"))
+    return provider, placement_type
+
+
+def _guarantee_discount(instance: Instance, provider: str, placement_type: str) -> float | None:
+    """The discount of P's guarantee tier covering the type (the largest, if several)."""
+    tiers = [t for t in instance.tiers if t.provider == provider and t.guarantee
+             and t.placement_type in (None, placement_type)]
+    return max(tiers, key=lambda t: t.min_places).discount_pct if tiers else None
+
+
+def _range_instance(instance: Instance, spec: GuaranteeRange) -> Instance:
+    """P's offer in scope can take HI places, so its arcs exist even at a listed capacity of 0
+    (the model brings the capacity back to max(seen, N): ``models.guarantee``)."""
+    offers = tuple(o.model_copy(update={"capacity": max(o.capacity, float(spec.high))})
+                   if (o.provider, o.placement_type) == (spec.provider, spec.placement_type)
+                   else o for o in instance.offers)
+    return replace(instance, offers=offers)
+
+
+# --------------------------------------------------------------------------- options
+
+@dataclass(frozen=True)
+class Option:
+    """One first stage to evaluate, and how to describe it."""
+
+    name: str
+    kind: str
+    first: FirstStage
+    commitments: tuple[int, ...]  # indices into the stage's commitments
+
+    def describe(self, stage: SecondStage) -> dict:
+        rows = stage.commitments.iloc[list(self.commitments)]
+        single = len(rows) == 1
+        row = rows.iloc[0] if single else None
+        text = "; ".join(f"{r.provider}{'' if r.scope is None else ':' + r.scope} "
+                         f"{r.places:g} places at {r.discount:g}%"
+                         for r in rows.itertuples())
+        contracts = [p for p, o in zip(stage.model.contract["provider"], self.first.contract)
+                     if o]
+        return {"option": self.name, "kind": self.kind,
+                "provider": row["provider"] if single else None,
+                "placement_type": row["scope"] if single else None,
+                "guaranteed_places": float(rows["places"].sum()),
+                "discount_pct": float(row["discount"]) if single else None,
+                "commitments": text, "contracts": len(contracts)}
+
+
+def commitment_name(stage: SecondStage, c: int) -> str:
+    """"P N" (N guaranteed places), or "P:TYPE N" when P's offers have several types."""
+    row = stage.commitments.iloc[c]
+    offers = stage.model.market.offers
+    types = offers.loc[offers["provider"] == row["provider"], "placement_type"].nunique()
+    scope = "" if row["scope"] is None or types == 1 else f":{row['scope']}"
+    return f"{row['provider']}{scope} {row['places']:g}"
+
+
+def sweep_options(stage: SecondStage, providers: Sequence[str]) -> list[Option]:
+    """No guarantee, then each commitment alone (the --places levels, or the offered
+    guarantees of ``providers``, all when none given)."""
+    n = len(stage.commitments)
+    options = [Option("none", KIND_NONE, FirstStage((0,) * n, ()), ())]
+    for c, row in stage.commitments.iterrows():
+        if providers and row["provider"] not in providers:
+            continue
+        commit = tuple(int(j == c) for j in range(n))
+        kind = KIND_RANGE if row["origin"] == "range" else KIND_OFFERED
+        options.append(Option(commitment_name(stage, c), kind, FirstStage(commit, ()), (c,)))
+    return options
+
+
+def check_providers(instance: Instance, stage: SecondStage, providers: Sequence[str]
+                    ) -> list[str]:
+    unknown = [p for p in providers if p not in instance.providers]
+    if unknown:
+        raise InputError(Problem("--provider", f"unknown providers: {', '.join(unknown)}"))
+    offering = set(stage.commitments["provider"])
+    without = [p for p in providers if p not in offering]
+    if without:
+        raise InputError(Problem("--provider", f"no guarantee tier these members can use: "
+                                 f"{', '.join(without)}"))
+    return list(dict.fromkeys(providers))
+
+
+# --------------------------------------------------------------------------- tasks (workers)
+
+@dataclass(frozen=True)
+class Context:
+    """What every task needs, sent once per worker: the template, the scenario sets by name,
+    the solver and its options."""
+
+    stage: SecondStage
+    sets: dict[str, sc.ScenarioSet]
+    solver: str
+    options: SolverOptions
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Scenario figures of scenarios start..stop of a set under one first stage."""
+
+    figures: ScenarioFigures
+    statuses: tuple[str, ...]
+    seconds: float
+
+
+def _solve(context: Context, form: ExtensiveForm):
+    return get_solver(context.solver).solve(form.program, context.options)
+
+
+def _empty(count: int) -> ScenarioFigures:
+    nan = np.full(count, np.nan)
+    return ScenarioFigures(nan, nan, nan, nan, nan, nan)
+
+
+def evaluate_chunk(context: Context, set_name: str, first: FirstStage | None, start: int,
+                   stop: int) -> Chunk:
+    """Each scenario start..stop of set ``set_name`` solved on its own: the second stage under
+    ``first``, or with its own first stage when ``first`` is None (wait-and-see)."""
+    started = time.perf_counter()
+    scenarios = context.sets[set_name]
+    parts, statuses = [], []
+    for k in range(start, stop):
+        form = build_extensive_form(context.stage, scenarios.demand[k:k + 1], np.ones(1),
+                                    fixed=first)
+        result = _solve(context, form)
+        statuses.append(result.status)
+        parts.append(scenario_figures(form, result.values) if result.has_plan else _empty(1))
+    return Chunk(ScenarioFigures.concat(parts), tuple(statuses), time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class Replication:
+    """One SAA replication: its extensive form's outcome."""
+
+    status: str
+    objective: float | None
+    bound: float | None
+    first: FirstStage | None
+    seconds: float
+    size: dict
+
+
+def solve_replication(context: Context, set_name: str, risk: Risk) -> Replication:
+    """The extensive form over a replication's scenarios (weights 1/N)."""
+    scenarios = context.sets[set_name]
+    form = build_extensive_form(context.stage, scenarios.demand, scenarios.weights, risk)
+    size = form.program.size()
+    result = _solve(context, form)
+    if not result.has_plan:
+        return Replication(result.status, None, None, None, result.seconds, size)
+    bound = result.bound if result.bound is not None else result.objective
+    return Replication(result.status, result.objective, min(bound, result.objective),
+                       first_stage_of(form, result.values), result.seconds, size)
+
+
+def plan_on_expected(context: Context, commit: tuple[int, ...] | None) -> Replication:
+    """The plan on expected demand (one scenario): free, or with the commitments fixed and the
+    contracts free."""
+    scenarios = context.sets[EXPECTED]
+    fixed = None if commit is None else FirstStage(commit, None)
+    form = build_extensive_form(context.stage, scenarios.demand, scenarios.weights, fixed=fixed)
+    result = _solve(context, form)
+    if not result.has_plan:
+        return Replication(result.status, None, None, None, result.seconds, {})
+    return Replication(result.status, result.objective, result.bound,
+                       first_stage_of(form, result.values), result.seconds, {})
+
+
+EXPECTED = "expected"
+EVALUATION = "evaluation"
+
+
+REPLICATION = "replication "
+
+
+def replication_name(m: int) -> str:
+    return f"{REPLICATION}{m + 1}"
+
+
+# --------------------------------------------------------------------------- statistics
+
+def value_at_risk(values: np.ndarray, weights: np.ndarray, level: float) -> float:
+    """The weighted level-quantile: the least value whose cumulative weight reaches it."""
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weights[order])
+    index = int(np.searchsorted(cumulative, level * cumulative[-1] - 1e-12))
+    return float(values[order][min(index, len(values) - 1)])
+
+
+def cvar(values: np.ndarray, weights: np.ndarray, level: float) -> float:
+    """CVaR = VaR + 1/(1 - level) sum_s p_s (C^s - VaR)^+ (exact for a discrete sample)."""
+    var = value_at_risk(values, weights, level)
+    return var + float(np.dot(weights, np.clip(values - var, 0.0, None))) / (1.0 - level)
+
+
+def risk_terms(values: np.ndarray, weights: np.ndarray, risk: Risk) -> np.ndarray:
+    """g^s of the module docstring: their weighted mean is (1 - w) E + w CVaR."""
+    if risk.weight == 0:
+        return values.copy()
+    eta = value_at_risk(values, weights, risk.level)
+    tail = eta + np.clip(values - eta, 0.0, None) / (1.0 - risk.level)
+    return (1.0 - risk.weight) * values + risk.weight * tail
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A mean and its 95% confidence interval (None where undefined)."""
+
+    estimate: float
+    ci_low: float | None
+    ci_high: float | None
+
+    def as_dict(self) -> dict:
+        return {"estimate": self.estimate, "ci_low": self.ci_low, "ci_high": self.ci_high}
+
+
+def estimate(values: np.ndarray, weights: np.ndarray, sampled: bool,
+             student: bool = False) -> Estimate:
+    """Weighted mean; its interval is z (or t) * s / sqrt(n) for a sample, none (exact) for an
+    enumerated distribution."""
+    mean = float(np.dot(weights, values))
+    if not sampled:
+        return Estimate(mean, mean, mean)
+    n = len(values)
+    if n < 2:
+        return Estimate(mean, None, None)
+    quantile = (stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) if student
+                else stats.norm.ppf(0.5 + CONFIDENCE / 2))
+    half = float(quantile * np.std(values, ddof=1) / math.sqrt(n))
+    return Estimate(mean, mean - half, mean + half)
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    return value_at_risk(values, weights, q)
+
+
+# --------------------------------------------------------------------------- the analysis
+
+@dataclass(frozen=True)
+class Evaluated:
+    """An option evaluated on a scenario set."""
+
+    option: Option
+    figures: ScenarioFigures
+    statuses: tuple[str, ...]
+
+    @property
+    def failed(self) -> int:
+        return sum(s not in ("optimal", "feasible") for s in self.statuses)
+
+
+@dataclass
+class GuaranteeOutcome:
+    instance: Instance
+    mode: str
+    members: tuple[str, ...]
+    settings: Settings
+    stage: SecondStage
+    demand: sc.DemandModel
+    evaluation: sc.ScenarioSet
+    evaluated: list[Evaluated]
+    recommended: str | None
+    seconds: float
+    executor: str
+    workers: int
+    replications: list[Replication] = field(default_factory=list)
+    candidates: dict[int, str] = field(default_factory=dict)  # replication -> option name
+    mrp: list[ScenarioFigures] = field(default_factory=list)  # chosen on each replication
+    replication_sets: list[sc.ScenarioSet] = field(default_factory=list)
+    wait_and_see: ScenarioFigures | None = None
+    timings: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    extensive_size: dict | None = None
+
+    def option(self, name: str) -> Evaluated:
+        return next(e for e in self.evaluated if e.option.name == name)
+
+
+class Progress:
+    """What the analysis tells a progress bar: ``describe(text)``, ``plan(n)``,
+    ``solved(n)`` (duck-typed: :class:`ProgressBar` or nothing)."""
+
+    def describe(self, text: str) -> None: ...
+
+    def plan(self, solves: int) -> None: ...
+
+    def solved(self, count: int = 1) -> None: ...
+
+
+def guarantee(instance: Instance, members: list[str] | None = None,
+              consortium: str | None = None, settings: Settings = Settings(), *,
+              workers: int | None = None, executor: str = "local", address: str | None = None,
+              bar: Progress | None = None,
+              scenario_sets: dict[str, sc.ScenarioSet | list[sc.ScenarioSet]] | None = None
+              ) -> GuaranteeOutcome:
+    """Run the analysis (module docstring). Every option is checked before anything is solved.
+
+    ``scenario_sets`` replaces the drawn scenarios (tests: an enumerated distribution):
+    ``{"evaluation": ScenarioSet, "replications": [ScenarioSet, ...]}``.
+    """
+    started = time.perf_counter()
+    bar = bar or Progress()
+    settings = settings.checked()
+    chosen = choose_members(instance, members, consortium)
+    market = build_market(instance, chosen)
+    if market.needs.empty:
+        raise InputError(Problem("guarantee", "the members have no demand to plan"))
+    range_spec = None
+    if settings.places is not None:
+        range_spec = parse_places(settings.places, instance, market, settings.discount)
+        market = build_market(_range_instance(instance, range_spec), chosen)
+    demand = sc.demand_model(market)
+    sets = _scenario_sets(demand, settings, scenario_sets)
+    stage = build_second_stage(market, sc.envelope(*sets.values()), range_spec)
+    if settings.sweep:
+        providers = check_providers(instance, stage, settings.providers)
+    drawn = time.perf_counter() - started
+    policy = instance.policy
+    context = Context(stage, sets, policy.solver,
+                      SolverOptions(time_limit_s=policy.time_limit_s, mip_gap=policy.mip_gap))
+    outcome_args = {"instance": instance, "members": tuple(chosen), "settings": settings,
+                    "stage": stage, "demand": demand, "evaluation": sets[EVALUATION]}
+    with TaskPool(workers, executor, address, shared=context) as pool:
+        if settings.sweep:
+            outcome = _sweep(pool, context, sweep_options(stage, providers), bar,
+                             **outcome_args)
+        else:
+            outcome = _optimise(pool, context, bar, **outcome_args)
+        outcome.executor, outcome.workers = pool.description, pool.workers
+    outcome.timings["scenario_seconds"] = drawn
+    outcome.seconds = time.perf_counter() - started
+    if stage.commitments.empty:
+        outcome.warnings.append("no guarantee tier is offered to these members: the options "
+                                "differ in contracts only")
+    return outcome
+
+
+def _scenario_sets(demand: sc.DemandModel, settings: Settings, given: dict | None
+                   ) -> dict[str, sc.ScenarioSet]:
+    sets = {EXPECTED: sc.expected_set(demand)}
+    given = given or {}
+    if EVALUATION in given:
+        sets[EVALUATION] = given[EVALUATION]
+    else:
+        count = settings.scenarios if settings.sweep else settings.evaluation_scenarios
+        sets[EVALUATION] = sc.draw(demand, count, settings.seed, sc.EVALUATION_STREAM,
+                                   EVALUATION)
+    if not settings.sweep:
+        replications = given.get("replications") or [
+            sc.draw(demand, settings.scenarios, settings.seed, 1 + m, replication_name(m))
+            for m in range(settings.replications)]
+        for m, scenarios in enumerate(replications):
+            sets[replication_name(m)] = scenarios
+    return sets
+
+
+def _chunks(count: int) -> list[tuple[int, int]]:
+    return [(start, min(start + CHUNK, count)) for start in range(0, count, CHUNK)]
+
+
+def _evaluate(pool: TaskPool, context: Context, set_name: str,
+              firsts: list[FirstStage | None], bar: Progress) -> list[Chunk]:
+    """Each first stage on every scenario of a set (one task per chunk), results per first
+    stage in order."""
+    count = context.sets[set_name].size
+    spans = _chunks(count)
+    tasks = [(set_name, first, start, stop) for first in firsts for start, stop in spans]
+    bar.plan(count * len(firsts))
+    results = pool.map(evaluate_chunk, tasks,
+                       lambda i: bar.solved(tasks[i][3] - tasks[i][2]))
+    merged = []
+    for j in range(len(firsts)):
+        part = results[j * len(spans): (j + 1) * len(spans)]
+        merged.append(Chunk(ScenarioFigures.concat([c.figures for c in part]),
+                            tuple(s for c in part for s in c.statuses),
+                            sum(c.seconds for c in part)))
+    return merged
+
+
+def _with_contracts(pool: TaskPool, context: Context, options: list[Option],
+                    bar: Progress) -> list[Option]:
+    """Options whose contracts are those of their plan on expected demand (where contracts are
+    modelled at all)."""
+    if len(context.stage.first) == 0:
+        return options
+    bar.describe("contracts")
+    bar.plan(len(options))
+    plans = pool.map(plan_on_expected, [(o.first.commit,) for o in options],
+                     lambda _i: bar.solved())
+    result = []
+    for option, plan in zip(options, plans):
+        if plan.first is None:
+            raise SolveError(f"{option.name}: no plan on expected demand ({plan.status})")
+        result.append(replace(option, first=plan.first))
+    return result
+
+
+def _sweep(pool: TaskPool, context: Context, options: list[Option], bar: Progress,
+           **fields) -> GuaranteeOutcome:
+    options = _with_contracts(pool, context, options, bar)
+    started = time.perf_counter()
+    bar.describe(f"{len(options)} options")
+    chunks = _evaluate(pool, context, EVALUATION, [o.first for o in options], bar)
+    evaluated = [Evaluated(o, c.figures, c.statuses) for o, c in zip(options, chunks)]
+    outcome = GuaranteeOutcome(mode=MODE_SWEEP, evaluated=evaluated, recommended=None,
+                               seconds=0.0, executor="", workers=0, **fields)
+    outcome.recommended = _least_objective(outcome, [e.option.name for e in evaluated])
+    outcome.timings["evaluation_seconds"] = time.perf_counter() - started
+    _warn_failures(outcome)
+    return outcome
+
+
+def _least_objective(outcome: GuaranteeOutcome, names: list[str]) -> str | None:
+    """The option with the least objective on the evaluation sample (first of equals)."""
+    best, best_value = None, math.inf
+    weights = outcome.evaluation.weights
+    for name in names:
+        evaluated = outcome.option(name)
+        if evaluated.failed:
+            continue
+        value = float(np.dot(weights, risk_terms(evaluated.figures.cost, weights,
+                                                 outcome.settings.risk)))
+        if best is None or value < best_value - 1e-9 * max(1.0, abs(best_value)):
+            best, best_value = name, value
+    return best
+
+
+def _optimise(pool: TaskPool, context: Context, bar: Progress, **fields) -> GuaranteeOutcome:
+    settings: Settings = fields["settings"]
+    stage = context.stage
+    risk = settings.risk
+    timings = {}
+    n = len(stage.commitments)
+
+    started = time.perf_counter()
+    bar.describe("expected-demand plan")
+    bar.plan(1)
+    expected = pool.map(plan_on_expected, [(None,)], lambda _i: bar.solved())[0]
+    if expected.first is None:
+        raise SolveError(f"no plan on expected demand ({expected.status}); check provider "
+                         "min_places and guarantees")
+    none = _with_contracts(pool, context, [Option("none", KIND_NONE,
+                                                  FirstStage((0,) * n, ()), ())], bar)[0]
+    timings["expected_value_seconds"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    names = [name for name in context.sets if name.startswith(REPLICATION)]
+    bar.describe(f"{len(names)} SAA replications")
+    bar.plan(len(names))
+    replications = pool.map(solve_replication, [(name, risk) for name in names],
+                            lambda _i: bar.solved())
+    failed = [name for name, r in zip(names, replications) if r.first is None]
+    if failed:
+        raise SolveError(f"no plan for {', '.join(failed)} "
+                         f"({replications[names.index(failed[0])].status}); raise the time "
+                         "limit with --time-limit")
+    timings["replication_seconds"] = time.perf_counter() - started
+
+    options = [none, Option("expected-value plan", KIND_EXPECTED, expected.first,
+                            _committed(expected.first))]
+    candidates: dict[int, str] = {}
+    seen: dict[FirstStage, str] = {}
+    for m, r in enumerate(replications):
+        if r.first not in seen:
+            seen[r.first] = f"candidate {len(seen) + 1}"
+            options.append(Option(seen[r.first], KIND_CANDIDATE, r.first, _committed(r.first)))
+        candidates[m] = seen[r.first]
+
+    started = time.perf_counter()
+    firsts = list(dict.fromkeys(o.first for o in options))
+    bar.describe(f"evaluating {len(firsts)} plans")
+    chunks = dict(zip(firsts, _evaluate(pool, context, EVALUATION, firsts, bar)))
+    evaluated = [Evaluated(o, chunks[o.first].figures, chunks[o.first].statuses)
+                 for o in options]
+    timings["evaluation_seconds"] = time.perf_counter() - started
+
+    outcome = GuaranteeOutcome(mode=MODE_OPTIMISE, evaluated=evaluated, recommended=None,
+                               seconds=0.0, executor="", workers=0, timings=timings,
+                               replications=replications, candidates=candidates,
+                               replication_sets=[context.sets[n] for n in names],
+                               extensive_size=replications[0].size, **fields)
+    outcome.recommended = _least_objective(outcome, list(dict.fromkeys(candidates.values())))
+    if outcome.recommended is None:
+        raise SolveError("no candidate could be evaluated on every scenario (see "
+                         "failed_scenarios)")
+    chosen = outcome.option(outcome.recommended).option.first
+
+    started = time.perf_counter()
+    bar.describe("optimality gap")
+    outcome.mrp = [c.figures for c in
+                   (_evaluate(pool, context, name, [chosen], bar)[0] for name in names)]
+    timings["gap_seconds"] = time.perf_counter() - started
+    started = time.perf_counter()
+    bar.describe("wait-and-see")
+    outcome.wait_and_see = _evaluate(pool, context, EVALUATION, [None], bar)[0].figures
+    timings["wait_and_see_seconds"] = time.perf_counter() - started
+    _warn_failures(outcome)
+    return outcome
+
+
+def _committed(first: FirstStage) -> tuple[int, ...]:
+    return tuple(c for c, y in enumerate(first.commit) if y)
+
+
+def _warn_failures(outcome: GuaranteeOutcome) -> None:
+    for e in outcome.evaluated:
+        if e.failed:
+            outcome.warnings.append(
+                f"{e.option.name}: {e.failed} of {len(e.statuses)} scenarios have no plan "
+                "(a contracted provider's min_places cannot be met?): its figures are blank")
+        stopped = sum(s == "feasible" for s in e.statuses)
+        if stopped:
+            outcome.warnings.append(f"{e.option.name}: {stopped} scenario solves stopped at "
+                                    "the time limit (not proven optimal)")
+
+
+# --------------------------------------------------------------------------- tables and files
+
+def _round(value: float | None, digits: int) -> float | None:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    rounded = round(float(value), digits)
+    return 0.0 if rounded == 0 else rounded
+
+
+def option_rows(outcome: GuaranteeOutcome) -> list[dict]:
+    """guarantee.csv's rows (GUARANTEE_COLUMNS)."""
+    weights = outcome.evaluation.weights
+    sampled = outcome.evaluation.sampled
+    risk = outcome.settings.risk
+    none = outcome.option("none")
+    rows = []
+    for e in outcome.evaluated:
+        row = dict.fromkeys(GUARANTEE_COLUMNS)
+        row.update(e.option.describe(outcome.stage))
+        row["recommended"] = e.option.name == outcome.recommended
+        row["scenarios"] = len(e.statuses)
+        row["failed_scenarios"] = e.failed
+        if not e.failed and not none.failed:
+            row.update(_figures(e, none, weights, sampled, risk, outcome.stage))
+        rows.append(row)
+    return rows
+
+
+def _figures(e: Evaluated, none: Evaluated, weights: np.ndarray, sampled: bool, risk: Risk,
+             stage: SecondStage) -> dict:
+    f = e.figures
+    cost = estimate(f.cost, weights, sampled)
+    difference = none.figures.cost - f.cost
+    saving = estimate(difference, weights, sampled)
+    spend = float(np.dot(weights, f.guaranteed_spend))
+    break_even = None
+    if len(e.option.commitments) == 1 and spend > 0:
+        discount = float(stage.commitments.iloc[e.option.commitments[0]]["discount"])
+        break_even = discount - 100.0 * saving.estimate / spend
+    tail = cvar(f.cost, weights, risk.level)
+    money = {
+        "expected_cost": cost.estimate, "expected_cost_ci_low": cost.ci_low,
+        "expected_cost_ci_high": cost.ci_high, "saving": saving.estimate,
+        "saving_ci_low": saving.ci_low, "saving_ci_high": saving.ci_high,
+        "saving_p05": weighted_quantile(difference, weights, 0.05),
+        "saving_p95": weighted_quantile(difference, weights, 0.95),
+        "expected_void_cost": float(np.dot(weights, f.void_cost)), "cvar_cost": tail,
+        "objective": (1 - risk.weight) * cost.estimate + risk.weight * tail,
+        "expected_penalty": float(np.dot(weights, f.penalty)),
+    }
+    places = {
+        "expected_void_places": float(np.dot(weights, f.void_places)),
+        "expected_unmet_places": float(np.dot(weights, f.unmet)),
+    }
+    ratios = {
+        "p_void": float(np.dot(weights, f.void_places > PLACES_TOLERANCE)),
+        "p_unmet": float(np.dot(weights, f.unmet > PLACES_TOLERANCE)),
+        "break_even_discount_pct": break_even,
+    }
+    return ({k: _round(v, MONEY_DP) for k, v in money.items()}
+            | {k: _round(v, PLACES_DP) for k, v in places.items()}
+            | {k: _round(v, RATIO_DP) for k, v in ratios.items()})
+
+
+def saa_statistics(outcome: GuaranteeOutcome) -> dict | None:
+    """Lower and upper bounds, the MRP gap, VSS and EVPI (module docstring)."""
+    if outcome.mode != MODE_OPTIMISE:
+        return None
+    risk = outcome.settings.risk
+    weights = outcome.evaluation.weights
+    sampled = outcome.evaluation.sampled
+    bounds = np.array([r.bound for r in outcome.replications])
+    uniform = np.full(len(bounds), 1.0 / len(bounds))
+    lower = estimate(bounds, uniform, True, student=True)
+    chosen = outcome.option(outcome.recommended)
+    upper = estimate(risk_terms(chosen.figures.cost, weights, risk), weights, sampled)
+    eta = value_at_risk(chosen.figures.cost, weights, risk.level)
+    gaps = []
+    for scenarios, figures, r in zip(outcome.replication_sets, outcome.mrp,
+                                     outcome.replications):
+        g = _terms_at(figures.cost, eta, risk)
+        gaps.append(float(np.dot(scenarios.weights, g)) - r.bound)
+    gap = estimate(np.array(gaps), uniform, True, student=True)
+    one_sided = None
+    if len(gaps) >= 2:
+        t = stats.t.ppf(CONFIDENCE, len(gaps) - 1)
+        one_sided = gap.estimate + float(t * np.std(gaps, ddof=1) / math.sqrt(len(gaps)))
+    expected = next(e for e in outcome.evaluated if e.option.kind == KIND_EXPECTED)
+    mine = risk_terms(chosen.figures.cost, weights, risk)
+    vss = estimate(risk_terms(expected.figures.cost, weights, risk) - mine, weights, sampled)
+    ws = outcome.wait_and_see
+    evpi = (estimate(mine - risk_terms(ws.cost, weights, risk), weights, sampled)
+            if ws is not None and np.all(np.isfinite(ws.cost)) else None)
+    return {
+        "replications": [
+            {"replication": m + 1, "status": r.status, "objective": r.objective,
+             "bound": r.bound, "candidate": outcome.candidates[m]}
+            for m, r in enumerate(outcome.replications)],
+        "lower_bound": lower.as_dict(),
+        "upper_bound": upper.as_dict(),
+        "gap": {"estimate": gap.estimate, "ci_high": one_sided,
+                "replications": [float(g) for g in gaps]},
+        "vss": vss.as_dict(),
+        "evpi": None if evpi is None else evpi.as_dict(),
+        "wait_and_see": None if evpi is None else float(np.dot(weights, risk_terms(
+            ws.cost, weights, risk))),
+    }
+
+
+def _terms_at(values: np.ndarray, eta: float, risk: Risk) -> np.ndarray:
+    """g^s at a given eta (the chosen plan's value at risk on the evaluation sample)."""
+    if risk.weight == 0:
+        return values
+    tail = eta + np.clip(values - eta, 0.0, None) / (1.0 - risk.level)
+    return (1.0 - risk.weight) * values + risk.weight * tail
+
+
+def summary(outcome: GuaranteeOutcome, rows: list[dict]) -> dict:
+    settings = outcome.settings
+    demand = outcome.demand
+    policy = outcome.instance.policy
+    stats_ = saa_statistics(outcome)
+    size = {"second_stage": _template_size(outcome.stage),
+            "extensive_form": outcome.extensive_size}
+    return {
+        "instance": outcome.instance.name,
+        "mode": outcome.mode,
+        "members": list(outcome.members),
+        "settings": {
+            "scenarios": settings.scenarios, "seed": settings.seed,
+            "replications": settings.replications,
+            "evaluation_scenarios": outcome.evaluation.size,
+            "risk_level": settings.risk_level, "risk_weight": settings.risk_weight,
+            "places": settings.places, "discount": settings.discount,
+            "providers": list(settings.providers),
+            "range": None if outcome.stage.range_spec is None else {
+                "provider": outcome.stage.range_spec.provider,
+                "placement_type": outcome.stage.range_spec.placement_type,
+                "low": outcome.stage.range_spec.low, "high": outcome.stage.range_spec.high,
+                "discount_pct": outcome.stage.range_spec.discount_pct,
+                "seen_capacity": outcome.stage.range_spec.seen_capacity},
+            "scenario_sets": "drawn" if outcome.evaluation.sampled else "enumerated",
+        },
+        "demand": {
+            "needs": demand.size,
+            "expected_places": float(demand.needs["places"].sum()),
+            "planned_places": float(demand.planned.sum()),
+            "cv": policy.demand_cv, "correlation": demand.correlation,
+            "years": demand.years, "growth_pct": demand.growth_pct,
+            "regions": list(demand.regions),
+            "sources": {s: int((demand.needs["source"] == s).sum())
+                        for s in ("sd", "cv", sc.POISSON)},
+        },
+        "options": rows,
+        "recommended": outcome.recommended,
+        "saa": None if stats_ is None else {k: stats_[k] for k in
+                                            ("replications", "lower_bound", "upper_bound",
+                                             "gap", "wait_and_see")},
+        "vss": None if stats_ is None else stats_["vss"],
+        "evpi": None if stats_ is None else stats_["evpi"],
+        "model_size": size,
+        "timings": {"seconds": outcome.seconds, **outcome.timings,
+                    "executor": outcome.executor, "workers": outcome.workers},
+        "warnings": list(outcome.instance.warnings) + outcome.warnings,
+        "notes": list(NOTES),
+        "policy": policy.model_dump(mode="json"),
+    }
+
+
+def _template_size(stage: SecondStage) -> dict:
+    return {"rows": stage.num_rows, "columns": stage.num_cols,
+            "nonzeros": len(stage.coefs), "integers": int(stage.integer.sum())}
+
+
+def guarantee_files(outcome: GuaranteeOutcome) -> dict[str, str | bytes]:
+    """guarantee.csv, scenarios.csv, guarantee_summary.json (text) and guarantee.png (bytes)."""
+    from optimiser.writers import csv_text, json_text
+
+    rows = option_rows(outcome)
+    names = {a: outcome.instance.authorities[a].name for a in outcome.members}
+    scenarios = sc.scenario_table(outcome.demand, outcome.evaluation, names)
+    for column, digits in (("expected_places", PLACES_DP), ("sd", PLACES_DP),
+                           ("planned_places", PLACES_DP), ("sample_mean", PLACES_DP),
+                           ("sample_sd", PLACES_DP)):
+        scenarios[column] = [_round(v, digits) for v in scenarios[column]]
+    data = summary(outcome, rows)
+    return {
+        GUARANTEE_CSV: csv_text(pd.DataFrame(rows, columns=list(GUARANTEE_COLUMNS))),
+        sc.SCENARIOS_CSV: csv_text(scenarios),
+        GUARANTEE_SUMMARY: json_text(data),
+        GUARANTEE_PNG: chart(data),
+    }
+
+
+# --------------------------------------------------------------------------- chart
+
+def chart(data: dict) -> bytes:
+    """Saving against guaranteed places with its 5-95% band, and the probabilities of any
+    void and of unmet demand; PNG bytes without a timestamp or software tag, so the same
+    figures give the same bytes."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    rows = [r for r in data["options"] if r["saving"] is not None]
+    figure = Figure(figsize=(8, 6), dpi=100)
+    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(2, 1))
+    ranged = data["mode"] == MODE_SWEEP and data["settings"]["range"] is not None
+    x = np.array([r["guaranteed_places"] for r in rows], dtype=float)
+    saving = np.array([r["saving"] for r in rows]) / 1000
+    low = np.array([r["saving_p05"] for r in rows]) / 1000
+    high = np.array([r["saving_p95"] for r in rows]) / 1000
+    if ranged:
+        order = np.argsort(x, kind="stable")
+        top.fill_between(x[order], low[order], high[order], color="tab:blue", alpha=0.2,
+                         label="5-95% of scenarios")
+        top.plot(x[order], saving[order], color="tab:blue", marker="o", markersize=3,
+                 label="expected saving")
+    else:
+        top.errorbar(x, saving, yerr=[saving - low, high - saving], fmt="o", color="tab:blue",
+                     ecolor="tab:blue", alpha=0.8, capsize=3,
+                     label="expected saving, 5-95% of scenarios")
+        for xi, yi, r in zip(x, saving, rows):
+            top.annotate(r["option"], (xi, yi), textcoords="offset points", xytext=(4, 4),
+                         fontsize=7)
+    best = [r for r in rows if r["recommended"]]
+    if best:
+        top.plot([best[0]["guaranteed_places"]], [best[0]["saving"] / 1000], marker="*",
+                 color="tab:red", markersize=12, linestyle="none",
+                 label=f"recommended: {best[0]['option']}")
+    top.axhline(0.0, color="grey", linewidth=0.8)
+    top.set_ylabel("saving against no guarantee\n(£ thousands a year)")
+    top.set_title(f"{data['instance']}: guaranteed places under uncertain demand "
+                  f"({data['settings']['evaluation_scenarios']:,} scenarios)", fontsize=10)
+    top.legend(fontsize=8, loc="best")
+    top.grid(alpha=0.3)
+    p_void = np.array([r["p_void"] for r in rows])
+    p_unmet = np.array([r["p_unmet"] for r in rows])
+    order = np.argsort(x, kind="stable")
+    style = "-o" if ranged else "o"
+    bottom.plot(x[order], p_void[order], style, color="tab:orange", markersize=3,
+                label="P(any void place)")
+    bottom.plot(x[order], p_unmet[order], style, color="tab:purple", markersize=3,
+                label="P(unmet demand)")
+    bottom.set_ylim(-0.05, 1.05)
+    bottom.set_ylabel("probability")
+    bottom.set_xlabel("guaranteed places")
+    bottom.legend(fontsize=8, loc="best")
+    bottom.grid(alpha=0.3)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- screen
+
+def _k(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return ""
+    thousands = round(value / 1000)
+    sign = ("+" if thousands > 0 else "-" if thousands < 0 else "") if signed else (
+        "-" if thousands < 0 else "")
+    return f"{sign}£{abs(thousands):,}k"
+
+
+def _m(value: float | None) -> str:
+    return "" if value is None else f"£{value / 1e6:,.2f}m"
+
+
+def _half(row: dict) -> str:
+    """" ±£Xk": half the saving's 95% interval (blank when exact)."""
+    low, high = row["saving_ci_low"], row["saving_ci_high"]
+    if low is None or high is None or round((high - low) / 2000) == 0:
+        return ""
+    return f" ±{_k((high - low) / 2)[1:]}"
+
+
+def _p(value: float | None) -> str:
+    return "" if value is None else f"{100 * value:.1f}%"
+
+
+def print_guarantee(console, summary_text: str) -> None:
+    """The options table and, in the default mode, the SAA statistics: printed from the very
+    summary written, so screen and files never disagree."""
+    import json
+
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    data = json.loads(summary_text)
+    settings, timings = data["settings"], data["timings"]
+    mode = "sweep" if data["mode"] == MODE_SWEEP else "SAA"
+    console.print(
+        f"[bold]{escape(data['instance'])}[/bold] guarantee ({mode}): "
+        f"{settings['evaluation_scenarios']:,} {settings['scenario_sets']} scenarios, "
+        f"{len(data['members'])} members, risk level {settings['risk_level']:g}, "
+        f"weight {settings['risk_weight']:g}; {timings['seconds']:.1f} s on "
+        f"{escape(str(timings['executor']))}", highlight=False)
+    d = data["demand"]
+    console.print(
+        f"Demand: {d['expected_places']:,.1f} expected places over {d['needs']} needs "
+        f"({d['sources']['sd']} with an sd, {d['sources']['cv']} by cv, "
+        f"{d['sources']['poisson']} Poisson), correlation {d['correlation']:g}, "
+        f"{d['years']} year(s) at {d['growth_pct']:+g}% a year.", highlight=False)
+    table = Table(title="Options against the same scenarios (£ a year; saving ± its 95% CI; "
+                  f"CVaR at {settings['risk_level']:g})", box=box.SIMPLE_HEAD, pad_edge=False,
+                  collapse_padding=True)
+    columns = ("option", "E cost", "saving", "void", "P void", "P unmet", "CVaR",
+               "break-even")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "option" else "right",
+                         overflow="fold", no_wrap=True)
+    for r in data["options"]:
+        if r["expected_cost"] is None:
+            table.add_row(escape(r["option"]), f"{r['failed_scenarios']} failed",
+                          *[""] * 6, style="yellow")
+            continue
+        table.add_row(
+            escape(r["option"]) + (" *" if r["recommended"] else ""),
+            _m(r["expected_cost"]), _k(r["saving"], True) + _half(r),
+            f"{r['expected_void_places']:.2f}", _p(r["p_void"]), _p(r["p_unmet"]),
+            _m(r["cvar_cost"]),
+            "" if r["break_even_discount_pct"] is None
+            else f"{r['break_even_discount_pct']:.1f}%",
+            style="bold" if r["recommended"] else None)
+    console.print(table)
+    if data["recommended"]:
+        label = "least objective" if data["mode"] == MODE_SWEEP else "chosen by SAA"
+        console.print(f"* {label}: [bold]{escape(data['recommended'])}[/bold]",
+                      highlight=False)
+    for r in data["options"]:
+        if r["kind"] in (KIND_EXPECTED, KIND_CANDIDATE):
+            contracts = f"; {r['contracts']} contract(s)" if r["contracts"] else ""
+            console.print(f"{escape(r['option'])}: {escape(r['commitments'] or 'no guarantee')}"
+                          f"{contracts}", highlight=False)
+    saa = data["saa"]
+    if saa:
+        lower, upper, gap = saa["lower_bound"], saa["upper_bound"], saa["gap"]
+        console.print(
+            f"Objective: lower bound {_money(lower['estimate'])} "
+            f"(95% CI {_interval(lower)}), chosen plan {_money(upper['estimate'])} "
+            f"(95% CI {_interval(upper)}); optimality gap {_money(gap['estimate'])} "
+            f"(95% upper bound {_money(gap['ci_high'])}).", highlight=False)
+        vss, evpi = data["vss"], data["evpi"]
+        console.print(
+            f"Value of the stochastic solution {_money(vss['estimate'])} "
+            f"(95% CI {_interval(vss)}); expected value of perfect information "
+            f"{_money(evpi['estimate']) if evpi else 'n/a'}"
+            f"{'' if not evpi else ' (95% CI ' + _interval(evpi) + ')'}.", highlight=False)
+    for warning in data["warnings"]:
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+
+
+def _money(value: float | None) -> str:
+    return "n/a" if value is None else f"£{value:,.0f}"
+
+
+def _interval(e: dict) -> str:
+    if e["ci_low"] is None:
+        return "n/a"
+    return f"£{e['ci_low']:,.0f} to £{e['ci_high']:,.0f}"
+
+
+class ProgressBar:
+    """A transient rich bar of scenario solves done and time left, on a terminal only; it
+    starts at the first report, so nothing is drawn when the options are rejected."""
+
+    def __init__(self, console, enabled: bool = True):
+        self._enabled = enabled and console.is_terminal
+        self._console = console
+        self._progress = None
+        self._task = None
+        self._total = 0
+        self._done = 0
+        self._text = ""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def describe(self, text: str) -> None:
+        self._text = text
+        self._refresh()
+
+    def plan(self, solves: int) -> None:
+        self._total += solves
+        self._refresh()
+
+    def solved(self, count: int = 1) -> None:
+        self._done += count
+        self._refresh()
+
+    def _refresh(self) -> None:
+        if not self._enabled:
+            return
+        if self._progress is None:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("solves,"), TimeElapsedColumn(), TextColumn("elapsed,"),
+                TimeRemainingColumn(), TextColumn("left"), console=self._console,
+                transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task("", total=max(self._total, 1))
+        self._progress.update(self._task, completed=self._done,
+                              total=max(self._total, self._done, 1),
+                              description=f"guarantee: {self._text}")

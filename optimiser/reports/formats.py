@@ -1,0 +1,91 @@
+"""Reading result files back, and writing their figures in plain words.
+
+Reports are built from the very text of the result files (as the screen summary is), so a
+report can never disagree with the CSV and JSON beside it. Cells are read with :func:`rows`
+and :func:`number`; figures are written for people with the formatters below (pounds with
+thousands separators, millions where a headline needs them, percentages with one decimal).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+#: SPEC's local radius is 20 miles; reports give both units
+KM_PER_MILE = 1.609344
+
+
+def rows(text: str) -> list[dict[str, str]]:
+    """A CSV result file's rows, as text by column. Text the CSV writer neutralised for
+    spreadsheets (``'=...``: ``optimiser.writers.neutralise``) is given back as typed: a page
+    runs no formulas, and its reader should see the name itself."""
+    from optimiser.writers import restore
+
+    return [{k: restore(v) for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
+
+
+def number(cell: str | None) -> float | None:
+    """A numeric cell, or ``None`` when blank (an undefined ratio)."""
+    if cell is None or cell == "":
+        return None
+    return float(cell)
+
+
+def value(cell: str | None) -> float:
+    """A numeric cell, blank read as 0 (for sums and bar lengths)."""
+    found = number(cell)
+    return 0.0 if found is None else found
+
+
+def money(amount: float | None) -> str:
+    """£1,234,567 (whole pounds; minus before the sign)."""
+    if amount is None:
+        return "–"
+    pounds = round(amount)
+    return f"{'-' if pounds < 0 else ''}£{abs(pounds):,}"
+
+
+def money_short(amount: float | None) -> str:
+    """£45.8m, £250k, £900: for headlines and chart labels."""
+    if amount is None:
+        return "–"
+    sign, size = ("-" if amount <= -0.5 else ""), abs(amount)
+    if round(size, -5) >= 1e6:
+        return f"{sign}£{size / 1e6:,.1f}m"
+    if round(size, -2) >= 1e4:
+        return f"{sign}£{size / 1e3:,.0f}k"
+    if round(size) >= 1e3:
+        return f"{sign}£{size / 1e3:,.1f}k"
+    return f"{sign}£{size:,.0f}"
+
+
+def pct(points: float | None, digits: int = 1) -> str:
+    """A percentage given as 0-100 points (saving_pct, discount_pct): 3.2%."""
+    if points is None or not math.isfinite(points):
+        return "–"
+    text = f"{points:,.{digits}f}"
+    return ("0" + text[2:] if text.startswith("-0") and float(text) == 0 else text) + "%"
+
+
+def share(fraction: float | None, digits: int = 1) -> str:
+    """A share given as a 0-1 fraction (local_share, utilisation): 91.1%."""
+    return "–" if fraction is None else pct(100 * fraction, digits)
+
+
+def places(count: float | None, digits: int = 1) -> str:
+    """Places, one decimal by default: 14,602.9."""
+    if count is None:
+        return "–"
+    text = f"{count:,.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text.replace(",", "")) == 0 else text
+
+
+def whole(count: float | None) -> str:
+    """A count of places rounded to whole places: 14,603."""
+    return places(count, 0)
+
+
+def distance(km: float) -> str:
+    """32.2 km (20 miles)."""
+    return f"{km:,.1f} km ({km / KM_PER_MILE:,.0f} miles)"

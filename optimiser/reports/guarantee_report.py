@@ -1,0 +1,205 @@
+"""report.html of `optimise guarantee`: should we guarantee volumes, and what is the risk.
+
+Built from guarantee.csv, scenarios.csv, guarantee_summary.json and guarantee.png as written
+(``files``; the PNG is embedded as a data: URL, so the page stays self-contained). Sections:
+the headline (the recommended option against no guarantee), the options with their chart
+and table, the SAA statistics (default mode only), the demand model, and the notes. Timings
+in the summary are not shown, so the same files give the same bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from optimiser.records import Instance
+from optimiser.reports import formats as f
+from optimiser.reports.html import (
+    Card,
+    Cell,
+    Column,
+    Markup,
+    Section,
+    bullets,
+    cards,
+    image,
+    join,
+    page,
+    paragraph,
+    table,
+    tag,
+)
+
+#: rows of the demand model table (scenarios.csv has them all)
+MAX_DEMAND_ROWS = 40
+
+
+class GuaranteeFiles:
+    def __init__(self, instance: Instance, files: dict[str, str | bytes]):
+        from optimiser.guarantee import GUARANTEE_CSV, GUARANTEE_PNG, GUARANTEE_SUMMARY
+        from optimiser.scenarios import SCENARIOS_CSV
+
+        self.instance = instance
+        self.summary = json.loads(files[GUARANTEE_SUMMARY])
+        self.options = f.rows(files[GUARANTEE_CSV])
+        self.demand = f.rows(files[SCENARIOS_CSV]) if SCENARIOS_CSV in files else []
+        self.png = files.get(GUARANTEE_PNG)
+
+    @property
+    def recommended(self) -> dict | None:
+        return next((o for o in self.options if o["recommended"] == "true"), None)
+
+
+def guarantee_html(instance: Instance, files: dict[str, str | bytes]) -> str:
+    """report.html of a guarantee analysis."""
+    run = GuaranteeFiles(instance, files)
+    sections = [headline(run), options(run), saa(run), demand(run), notes(run)]
+    mode = "a sweep of options" if run.summary["mode"] == "sweep" else \
+        "the sample average approximation (SAA)"
+    settings = run.summary["settings"]
+    return page(f"{run.summary['instance']}: guaranteed volumes under uncertain demand",
+                f"{len(run.summary['members'])} members; {mode} over "
+                f"{settings['evaluation_scenarios']:,} {settings['scenario_sets']} demand "
+                "scenarios. Money is £ a year.", [s for s in sections if s is not None],
+                "Made by optimise from guarantee.csv, scenarios.csv, guarantee_summary.json "
+                "and guarantee.png beside it; report.xlsx holds the same tables.")
+
+
+def _interval(row: dict, key: str) -> str:
+    low, high = f.number(row[f"{key}_ci_low"]), f.number(row[f"{key}_ci_high"])
+    if low is None or high is None or low == high:
+        return ""
+    return f" (95% interval {f.money(low)} to {f.money(high)})"
+
+
+def headline(run: GuaranteeFiles) -> Section:
+    best = run.recommended
+    if best is None or best["expected_cost"] == "":
+        return Section("headline", "Headline", [paragraph("No option has a plan in every "
+                                                          "scenario; see the options below.")])
+    saving = f.value(best["saving"])
+    figures = [
+        Card("Recommended", best["option"], best["commitments"] or "no guarantee"),
+        Card("Expected saving", f.money_short(saving), "a year against no guarantee",
+             "good" if saving > 0 else "bad" if saving < 0 else ""),
+        Card("Void places", f.places(f.number(best["expected_void_places"])),
+             f"expected; paid for but unused in {f.share(f.number(best['p_void']), 0)} of "
+             "years", "warn" if f.value(best["expected_void_places"]) > 0 else ""),
+        Card("Unmet demand", f.share(f.number(best["p_unmet"]), 0),
+             "of years need an emergency placement"),
+    ]
+    text = [(f"The recommended option, {best['option']}, has the least "
+            f"{'expected cost' if run.summary['settings']['risk_weight'] == 0 else 'objective'}"
+            f": {f.money(f.number(best['expected_cost']))} a year expected"
+            f"{_interval(best, 'expected_cost')}."),
+            (f"Against no guarantee it saves {f.money(saving)} a year on average"
+            f"{_interval(best, 'saving')}; in 90% of years the saving lies between "
+            f"{f.money(f.number(best['saving_p05']))} and "
+            f"{f.money(f.number(best['saving_p95']))}.")]
+    if best["break_even_discount_pct"]:
+        text.append(f"It pays as long as the discount is at least "
+                    f"{f.pct(f.number(best['break_even_discount_pct']))} (break-even).")
+    parts: list[Markup] = [cards(figures), paragraph(*text)]
+    for warning in run.summary.get("warnings") or []:
+        parts.append(paragraph(warning, class_="alert"))
+    return Section("headline", "Headline", parts)
+
+
+def options(run: GuaranteeFiles) -> Section:
+    parts: list[Markup] = [paragraph(
+        "Every option is costed on the same demand scenarios, so differences between options "
+        "are not noise of the sample. Void: guaranteed places paid for but not used.")]
+    if isinstance(run.png, bytes):
+        source = "data:image/png;base64," + base64.b64encode(run.png).decode("ascii")
+        caption = ("Expected saving against no guarantee with the 5-95% band of scenarios "
+                   "(top); probability of any void place and of unmet demand (bottom).")
+        parts.append(tag("figure", join([image(source, "saving against guaranteed places", 800),
+                                         tag("figcaption", caption)]),
+                         aria_label="guarantee chart"))
+    columns = [Column("option"), Column("places", True, "guaranteed places"),
+               Column("discount", True),
+               Column("expected cost", True), Column("saving", True, "against no guarantee"),
+               Column("5-95% of years", True, "the saving's spread over the scenarios"),
+               Column("void", True, "expected void places"),
+               Column("P(void)", True, "probability of any void place"),
+               Column("P(unmet)", True, "probability of any emergency placement"),
+               Column("CVaR", True, "mean cost of the worst years"),
+               Column("break-even", True, "the least discount at which the guarantee pays")]
+    body = []
+    for o in run.options:
+        band = (f"{f.money_short(f.number(o['saving_p05']))} to "
+                f"{f.money_short(f.number(o['saving_p95']))}" if o["saving_p05"] else "–")
+        body.append([Cell(o["option"] + (" (recommended)" if o["recommended"] == "true" else ""),
+                          "warn" if o["recommended"] == "true" else None),
+                     f.places(f.number(o["guaranteed_places"])),
+                     f.pct(f.number(o["discount_pct"])),
+                     f.money(f.number(o["expected_cost"])), f.money(f.number(o["saving"])),
+                     band, f.places(f.number(o["expected_void_places"]), 2),
+                     f.share(f.number(o["p_void"])), f.share(f.number(o["p_unmet"])),
+                     f.money(f.number(o["cvar_cost"])),
+                     f.pct(f.number(o["break_even_discount_pct"]))])
+    parts.append(table(columns, body))
+    return Section("options", "Options", parts)
+
+
+def saa(run: GuaranteeFiles) -> Section | None:
+    stats = run.summary.get("saa")
+    if not stats:
+        return None
+    columns = [Column("figure"), Column("estimate", True), Column("95% interval", True),
+               Column("meaning")]
+
+    def line(label: str, entry: dict | None, meaning: str) -> list[object]:
+        if not entry:
+            return [label, "–", "–", meaning]
+        low, high = entry.get("ci_low"), entry.get("ci_high")
+        interval = (f"{f.money(low)} to {f.money(high)}" if low is not None
+                    else f"up to {f.money(high)}" if high is not None else "–")
+        return [label, f.money(entry["estimate"]), interval, meaning]
+
+    body = [
+        line("lower bound", stats.get("lower_bound"), "the best expected cost any plan can "
+             "reach (mean of the replications' optima)"),
+        line("upper bound", stats.get("upper_bound"), "the recommended plan's expected cost, "
+             "on an independent sample"),
+        line("optimality gap", stats.get("gap"), "how far the recommended plan may be from "
+             "the best"),
+        line("value of the stochastic solution", run.summary.get("vss"), "what planning for "
+             "uncertainty saves against planning for expected demand"),
+        line("value of perfect information", run.summary.get("evpi"), "what knowing each "
+             "year's demand in advance would save"),
+    ]
+    return Section("saa", "How good is the recommendation", [
+        paragraph(f"{len(stats['replications'])} independent samples of scenarios were each "
+                  "solved as one model; each distinct plan was then costed on a fresh sample."),
+        table(columns, body)])
+
+
+def demand(run: GuaranteeFiles) -> Section | None:
+    if not run.demand:
+        return None
+    d = run.summary["demand"]
+    columns = [Column("authority"), Column("need"), Column("expected", True),
+               Column("sd", True), Column("distribution"), Column("5%", True),
+               Column("median", True), Column("95%", True)]
+    body = [[r["name"] or "all needs", _type_name(run, r["placement_type"]), f.places(f.number(r["expected_places"])),
+             f.places(f.number(r["sd"])), r["distribution"], f.places(f.number(r["p05"])),
+             f.places(f.number(r["p50"])), f.places(f.number(r["p95"]))]
+            for r in run.demand[:MAX_DEMAND_ROWS]]
+    note = (f"The first {len(body)} of {len(run.demand)} needs; scenarios.csv has them all."
+            if len(run.demand) > len(body) else None)
+    return Section("demand", "Demand scenarios", [
+        paragraph(f"{f.places(d['expected_places'])} places expected over {d['needs']} needs; "
+                  f"correlation {d['correlation']:g} within a region; {d['years']} year(s) at "
+                  f"{d['growth_pct']:+g}% a year. The columns 5%, median and 95% are the "
+                  "scenarios' spread of places."),
+        table(columns, body, note=note)])
+
+
+def _type_name(run: GuaranteeFiles, type_id: str) -> str:
+    found = run.instance.placement_types.get(type_id)
+    return found.name if found is not None and found.name else type_id
+
+
+def notes(run: GuaranteeFiles) -> Section:
+    return Section("notes", "Notes", [bullets(run.summary.get("notes") or [])])

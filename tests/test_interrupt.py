@@ -1,0 +1,146 @@
+"""Ctrl-C: exit 130 with one line, and never a partial results folder (nor a hidden one).
+
+A real SIGINT is sent to `optimise run` in a subprocess while it solves; KeyboardInterrupt is
+raised in-process inside write_folder (while files are written, and between the two renames of
+the swap); and a real SIGINT arriving during the swap is held back until the swap is complete.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import EXAMPLE, REPO
+
+from cli import main
+from optimiser import writers
+from optimiser.generate import generate_instance, write_instance
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals and process groups")
+
+
+def folder_names(parent: Path) -> list[str]:
+    return sorted(p.name for p in parent.iterdir())
+
+
+def interrupt_run_while_solving(instance: Path, out: Path, log: Path) -> subprocess.CompletedProcess:
+    """Start `optimise run`, wait until it is solving, then press Ctrl-C (SIGINT to its process
+    group, as a terminal does)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli", "run", str(instance), "--out", str(out), "--quiet",
+         "--no-investment", "--no-report", "--log", str(log)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while "solving" not in (log.read_text() if log.exists() else ""):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the run never started solving"
+        time.sleep(0.05)
+    time.sleep(0.3)  # well inside the baselines (about 2 s of solving on this instance)
+    os.killpg(process.pid, signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert "results written" not in stdout, "the run finished before the interrupt"
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    # 12 authorities, 60 providers, 4 types: about 2 s of solving (12 baselines, the consortium
+    # and the fairness reference), long enough to be interrupted in the middle
+    folder = tmp_path_factory.mktemp("generated") / "instance"
+    return write_instance(generate_instance(12, 60, 4, seed=1), folder)
+
+
+def test_sigint_while_solving_exits_130_and_writes_nothing(generated, tmp_path):
+    out = tmp_path / "results"
+    finished = interrupt_run_while_solving(generated, out, tmp_path / "run.log")
+    assert finished.returncode == 130, finished.stderr
+    assert finished.stderr.strip().splitlines() == [
+        "interrupted (Ctrl-C): stopped, no results half-written"]
+    assert "Traceback" not in finished.stderr
+    assert folder_names(tmp_path) == ["run.log"]  # no results folder, no hidden temp folder
+
+
+def test_sigint_while_solving_keeps_the_previous_results(generated, tmp_path):
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "summary.json").write_text("previous\n")
+    finished = interrupt_run_while_solving(generated, out, tmp_path / "run.log")
+    assert finished.returncode == 130, finished.stderr
+    assert folder_names(out) == ["summary.json"]
+    assert (out / "summary.json").read_text() == "previous\n"
+    assert folder_names(tmp_path) == ["results", "run.log"]
+
+
+def interrupted_on(monkeypatch, owner, attribute: str, count: int):
+    """Make the ``count``-th call of ``owner.attribute`` raise KeyboardInterrupt, as Ctrl-C
+    would at that moment."""
+    original = getattr(owner, attribute)
+    calls = []
+
+    def wrapped(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == count:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, attribute, wrapped)
+    return calls
+
+
+def run_example(out: Path):
+    return CliRunner().invoke(main, ["run", str(EXAMPLE), "--out", str(out), "--no-investment",
+                                      "--no-report"])
+
+
+def test_interrupt_while_files_are_written(monkeypatch, tmp_path):
+    calls = interrupted_on(monkeypatch, Path, "write_text", 3)
+    out = tmp_path / "results"
+    result = run_example(out)
+    assert result.exit_code == 130, result.output
+    assert calls[-1][0].parent.name.startswith(".results.")  # the hidden staging folder
+    assert "interrupted (Ctrl-C): stopped, no results half-written" in result.output
+    assert "Traceback" not in result.output
+    assert folder_names(tmp_path) == []
+
+
+def test_interrupt_between_the_renames_of_the_swap_restores_the_old_results(monkeypatch,
+                                                                            tmp_path):
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "old.csv").write_text("old\n")
+    # os.replace: 1st moves the old results aside, 2nd would move the new ones in
+    interrupted_on(monkeypatch, writers.os, "replace", 2)
+    result = run_example(out)
+    assert result.exit_code == 130, result.output
+    assert folder_names(tmp_path) == ["results"]
+    assert folder_names(out) == ["old.csv"]
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
+                    reason="signal handlers belong to the main thread")
+def test_real_sigint_during_the_swap_waits_for_it_to_finish(monkeypatch, tmp_path):
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "old.csv").write_text("old\n")
+    original = os.replace
+
+    def replace_with_ctrl_c(source, target):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C pressed between the two renames
+        original(source, target)
+
+    monkeypatch.setattr(writers.os, "replace", replace_with_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        writers.write_folder(out, {"new.csv": "new\n"})
+    # the interrupt came once the swap was whole: the new results, nothing else beside them
+    assert folder_names(tmp_path) == ["results"]
+    assert folder_names(out) == ["new.csv"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
