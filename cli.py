@@ -54,6 +54,34 @@ def main() -> None:
     """optimise: plan placements across a consortium framework's authorities and providers."""
 
 
+def _options(*decorators):
+    """One decorator applying several click options (shared by the commands)."""
+    def apply(function):
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+    return apply
+
+
+#: where independent solves run (compare, guarantee)
+executor_options = _options(
+    click.option("--workers", type=click.IntRange(min=1),
+                 help="processes solving in parallel (default: all cores)"),
+    click.option("--executor", type=click.Choice(["local", "dask"]), default="local",
+                 show_default=True, help="local process pool, or a Dask cluster"),
+    click.option("--address", help="Dask scheduler, e.g. tcp://host:8786 (default with "
+                 "--executor dask: a local Dask cluster of --workers processes)"),
+)
+
+#: the solver and the policy overrides (every command that solves)
+solver_options = _options(
+    click.option("--solver", type=click.Choice(["highs", "cbc"])),
+    click.option("--time-limit", type=float, help="seconds per solve"),
+    click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+                 help="override any policy key (repeatable)"),
+)
+
+
 def _print_warnings(warnings) -> None:
     for warning in warnings:
         log.warning("%s", warning)
@@ -190,10 +218,7 @@ def _default_out(name: str) -> Path:
 @click.option("--members", help="comma-separated authority ids forming the consortium")
 @click.option("--consortium", help="a named consortium of the instance's consortia table")
 @click.option("--voice", type=click.Choice(["volume", "equal", "maxmin"]))
-@click.option("--solver", type=click.Choice(["highs", "cbc"]))
-@click.option("--time-limit", type=float, help="seconds per solve")
-@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
-              help="override any policy key (repeatable)")
+@solver_options
 @click.option("--json", "as_json", is_flag=True, help="print summary.json on stdout")
 @click.option("--investment/--no-investment", default=True, show_default=True,
               help="investment signals (investment.csv): the saving of one more place of "
@@ -306,10 +331,7 @@ def generate(authorities: int, providers: int, types: int, seed: int, force: boo
               "(repeatable, each its own scenario)")
 @click.option("--members", help="comma-separated authority ids forming the consortium")
 @click.option("--consortium", help="a named consortium of the instance's consortia table")
-@click.option("--solver", type=click.Choice(["highs", "cbc"]))
-@click.option("--time-limit", type=float, help="seconds per solve")
-@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
-              help="override any policy key (repeatable)")
+@solver_options
 @click.option("--out", type=click.Path(file_okay=False), help="results folder "
               "(default results/<instance name>-stress)")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
@@ -359,16 +381,8 @@ def stress(instance: str, fail: tuple[str, ...], n_minus_1: int | None, demand: 
               help="random member orders of sampled Shapley")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="seed of the sampled orders (order k draws from (seed, k))")
-@click.option("--workers", type=click.IntRange(min=1),
-              help="processes solving in parallel (default: all cores)")
-@click.option("--executor", type=click.Choice(["local", "dask"]), default="local",
-              show_default=True, help="local process pool, or a Dask cluster")
-@click.option("--address", help="Dask scheduler, e.g. tcp://host:8786 (default with --executor "
-              "dask: a local Dask cluster of --workers processes)")
-@click.option("--solver", type=click.Choice(["highs", "cbc"]))
-@click.option("--time-limit", type=float, help="seconds per solve")
-@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
-              help="override any policy key (repeatable)")
+@executor_options
+@solver_options
 @click.option("--out", type=click.Path(file_okay=False), help="results folder "
               "(default results/<instance name>-compare)")
 @click.option("--json", "as_json", is_flag=True, help="print core.json on stdout")
@@ -441,16 +455,8 @@ def compare(instance: str, consortia: tuple[str, ...], ad_hoc: tuple[str, ...], 
 @click.option("--growth", type=float, help="policy demand_growth_pct: demand growth, %/year")
 @click.option("--members", help="comma-separated authority ids forming the consortium")
 @click.option("--consortium", help="a named consortium of the instance's consortia table")
-@click.option("--workers", type=click.IntRange(min=1),
-              help="processes solving in parallel (default: all cores)")
-@click.option("--executor", type=click.Choice(["local", "dask"]), default="local",
-              show_default=True, help="local process pool, or a Dask cluster")
-@click.option("--address", help="Dask scheduler, e.g. tcp://host:8786 (default with --executor "
-              "dask: a local Dask cluster of --workers processes)")
-@click.option("--solver", type=click.Choice(["highs", "cbc"]))
-@click.option("--time-limit", type=float, help="seconds per solve")
-@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
-              help="override any policy key (repeatable)")
+@executor_options
+@solver_options
 @click.option("--out", type=click.Path(file_okay=False), help="results folder "
               "(default results/<instance name>-guarantee)")
 @click.option("--json", "as_json", is_flag=True, help="print guarantee_summary.json on stdout")
@@ -470,9 +476,9 @@ def guarantee(instance: str, sweep: bool, places: str | None, discount: float | 
     """Test guaranteed volumes (block contracts) of INSTANCE under uncertain demand: expected
     cost and saving, void places, risk (CVaR) and the break-even discount of each option, or
     the commitments a two-stage stochastic model chooses, with confidence intervals."""
+    from optimiser.executor import ProgressBar
     from optimiser.guarantee import (
         GUARANTEE_SUMMARY,
-        ProgressBar,
         Settings,
         guarantee_files,
         print_guarantee,
@@ -489,7 +495,7 @@ def guarantee(instance: str, sweep: bool, places: str | None, discount: float | 
                        evaluation_scenarios=evaluation_scenarios, risk_level=risk_level,
                        risk_weight=risk_weight, places=places, discount=discount,
                        providers=providers)
-    with ProgressBar(console, enabled=not quiet) as bar:
+    with ProgressBar(console, enabled=not quiet, show_hits=False) as bar:
         outcome = guarantee_instance(loaded, _member_list(members), consortium, options,
                                      workers=workers, executor=executor, address=address,
                                      bar=bar)

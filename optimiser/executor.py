@@ -232,15 +232,18 @@ def map_tasks(function: Callable, tasks: Sequence[tuple], workers: int | None = 
 # --------------------------------------------------------------------------- progress bar
 
 class ProgressBar:
-    """A rich bar of solves done, cache hits and time left (shown on a terminal only).
+    """A rich bar of solves done, cache hits (unless ``show_hits`` is off) and time left,
+    on a terminal only; it starts at the first report, so nothing is drawn when the options
+    are rejected.
 
     ``plan(n)`` adds n solves to the total; ``solved()`` marks one done; ``hits(n)`` counts
     look-ups answered from a cache; ``describe(text)`` says what is being solved.
     """
 
-    def __init__(self, console, enabled: bool = True):
+    def __init__(self, console, enabled: bool = True, show_hits: bool = True):
         self._enabled = enabled and console.is_terminal
         self._console = console
+        self._show_hits = show_hits
         self._progress = None
         self._task = None
         self._total = 0
@@ -287,7 +290,8 @@ class ProgressBar:
 
             self._progress = Progress(
                 TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("solves, {task.fields[hits]:,} cache hits,"), TimeElapsedColumn(),
+                TextColumn("solves, {task.fields[hits]:,} cache hits," if self._show_hits
+                           else "solves,"), TimeElapsedColumn(),
                 TextColumn("elapsed,"), TimeRemainingColumn(), TextColumn("left"),
                 console=self._console, transient=True)
             self._progress.start()

@@ -66,7 +66,6 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Self
 
 import numpy as np
 import pandas as pd
@@ -1172,59 +1171,3 @@ def _interval(e: dict) -> str:
     return f"£{e['ci_low']:,.0f} to £{e['ci_high']:,.0f}"
 
 
-class ProgressBar:
-    """A transient rich bar of scenario solves done and time left, on a terminal only; it
-    starts at the first report, so nothing is drawn when the options are rejected."""
-
-    def __init__(self, console, enabled: bool = True):
-        self._enabled = enabled and console.is_terminal
-        self._console = console
-        self._progress = None
-        self._task = None
-        self._total = 0
-        self._done = 0
-        self._text = ""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
-
-    def describe(self, text: str) -> None:
-        self._text = text
-        self._refresh()
-
-    def plan(self, solves: int) -> None:
-        self._total += solves
-        self._refresh()
-
-    def solved(self, count: int = 1) -> None:
-        self._done += count
-        self._refresh()
-
-    def _refresh(self) -> None:
-        if not self._enabled:
-            return
-        if self._progress is None:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self._progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("solves,"), TimeElapsedColumn(), TextColumn("elapsed,"),
-                TimeRemainingColumn(), TextColumn("left"), console=self._console,
-                transient=True)
-            self._progress.start()
-            self._task = self._progress.add_task("", total=max(self._total, 1))
-        self._progress.update(self._task, completed=self._done,
-                              total=max(self._total, self._done, 1),
-                              description=f"guarantee: {self._text}")
