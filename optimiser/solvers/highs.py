@@ -76,6 +76,7 @@ def _run_interruptibly(highs: highspy.Highs) -> None:
     Python at once rather than when a long solve ends: the solve is cancelled (HiGHS stops at
     its next check, within a fraction of a second) and KeyboardInterrupt goes on up, so the
     command leaves no results folder. The solve itself is the same single-threaded one."""
+    highs.HandleUserInterrupt = True  # cancelSolve is heard through HiGHS' interrupt callbacks
     highs.startSolve()
     try:
         while not highs.wait(0.1)[0]:
