@@ -177,6 +177,26 @@ def _add_reports(files: dict, reports: Callable, loaded, stages: Stages) -> None
         files.update(reports(loaded, files))
 
 
+def _deliver(files: dict, loaded, out: str | None, default: str, json_name: str,
+             as_json: bool, show: Callable[[dict], None], reports: Callable | None = None,
+             quiet: bool = False) -> Path:
+    """The end of every analysis command: reports (when asked for), the files written whole,
+    then the JSON summary on stdout or the table on screen."""
+    from optimiser.writers import write_folder
+
+    if reports is not None:
+        with Stages(1, quiet) as stages:
+            _add_reports(files, reports, loaded, stages)
+    folder = write_folder(Path(out) if out else _default_out(default), files)
+    log.info("results written to %s", folder)
+    if as_json:
+        click.echo(files[json_name], nl=False)
+    else:
+        show(files)
+        click.echo(f"results written to {folder}")
+    return folder
+
+
 @main.command()
 @click.argument("instance", type=click.Path(exists=True, dir_okay=True, file_okay=True))
 @log_option
@@ -347,7 +367,6 @@ def stress(instance: str, fail: tuple[str, ...], n_minus_1: int | None, demand: 
     change in cost, unmet places and local share per member, and the worst case."""
     from optimiser.stress import STRESS_SUMMARY, ProgressBar, print_stress, stress_files
     from optimiser.stress import stress as stress_instance
-    from optimiser.writers import write_folder
 
     overrides = _overrides(settings, solver=solver, time_limit_s=time_limit)
     loaded = _load(instance, overrides)
@@ -355,14 +374,9 @@ def stress(instance: str, fail: tuple[str, ...], n_minus_1: int | None, demand: 
         outcome = stress_instance(loaded, _member_list(members), consortium, fail=fail,
                                   n_minus_1=n_minus_1 or 0, demand=demand, workers=workers,
                                   progress=progress)
-    files = stress_files(outcome)
-    folder = write_folder(Path(out) if out else _default_out(f"{loaded.name}-stress"), files)
-    log.info("results written to %s", folder)
-    if as_json:
-        click.echo(files[STRESS_SUMMARY], nl=False)
-    else:
-        print_stress(Console(), files[STRESS_SUMMARY])
-        click.echo(f"results written to {folder}")
+    folder = _deliver(stress_files(outcome), loaded, out, f"{loaded.name}-stress",
+                      STRESS_SUMMARY, as_json,
+                      lambda files: print_stress(Console(), files[STRESS_SUMMARY]))
     if outcome.failed:
         raise SolveError(f"no plan for {len(outcome.failed)} scenario(s): "
                          f"{', '.join(outcome.failed)} (see {folder / STRESS_SUMMARY})")
@@ -400,7 +414,6 @@ def compare(instance: str, consortia: tuple[str, ...], ad_hoc: tuple[str, ...], 
     from optimiser.compare import compare as compare_instance
     from optimiser.executor import ProgressBar
     from optimiser.reports import compare_reports
-    from optimiser.writers import write_folder
 
     overrides = _overrides(settings, solver=solver, time_limit_s=time_limit)
     loaded = _load(instance, overrides)
@@ -411,17 +424,9 @@ def compare(instance: str, consortia: tuple[str, ...], ad_hoc: tuple[str, ...], 
                                    samples=samples, seed=seed, workers=workers,
                                    executor=executor, address=address, bar=bar)
     log.info("comparing memberships: done in %.1f s", time.perf_counter() - started)
-    files = compare_files(outcome)
-    if report:
-        with Stages(1, quiet) as stages:
-            _add_reports(files, compare_reports, loaded, stages)
-    folder = write_folder(Path(out) if out else _default_out(f"{loaded.name}-compare"), files)
-    log.info("results written to %s", folder)
-    if as_json:
-        click.echo(files[CORE_JSON], nl=False)
-    else:
-        print_compare(Console(), files)
-        click.echo(f"results written to {folder}")
+    folder = _deliver(compare_files(outcome), loaded, out, f"{loaded.name}-compare", CORE_JSON,
+                      as_json, lambda files: print_compare(Console(), files),
+                      compare_reports if report else None, quiet)
     if outcome.failed:
         raise SolveError(f"no plan for {len(outcome.failed)} membership(s): "
                          f"{', '.join(outcome.failed)} (see {folder / 'compare.csv'})")
@@ -484,7 +489,6 @@ def guarantee(instance: str, sweep: bool, places: str | None, discount: float | 
         print_guarantee,
     )
     from optimiser.guarantee import guarantee as guarantee_instance
-    from optimiser.writers import write_folder
 
     overrides = _overrides(settings, solver=solver, time_limit_s=time_limit, demand_cv=cv,
                            demand_correlation=correlation, contract_years=years,
@@ -499,19 +503,12 @@ def guarantee(instance: str, sweep: bool, places: str | None, discount: float | 
         outcome = guarantee_instance(loaded, _member_list(members), consortium, options,
                                      workers=workers, executor=executor, address=address,
                                      bar=bar)
-    files = guarantee_files(outcome)
-    if report:
-        from optimiser.reports import guarantee_reports
+    from optimiser.reports import guarantee_reports
 
-        with Stages(1, quiet) as stages:
-            _add_reports(files, guarantee_reports, loaded, stages)
-    folder = write_folder(Path(out) if out else _default_out(f"{loaded.name}-guarantee"), files)
-    log.info("results written to %s", folder)
-    if as_json:
-        click.echo(files[GUARANTEE_SUMMARY], nl=False)
-    else:
-        print_guarantee(Console(), files[GUARANTEE_SUMMARY])
-        click.echo(f"results written to {folder}")
+    _deliver(guarantee_files(outcome), loaded, out, f"{loaded.name}-guarantee",
+             GUARANTEE_SUMMARY, as_json,
+             lambda files: print_guarantee(Console(), files[GUARANTEE_SUMMARY]),
+             guarantee_reports if report else None, quiet)
 
 
 if __name__ == "__main__":
