@@ -425,16 +425,19 @@ def add_individual_rationality(model: FrameworkModel, standalone: dict[str, floa
 def add_saving_floor(model: FrameworkModel, standalone: dict[str, float],
                      theta_lower: float = -INF) -> None:
     """Voice ``maxmin``: cost_a <= (1 - theta) * B_a for every member with B_a > 0,
-    written cost_a + B_a * theta <= B_a; theta <= 1 is the common saving share."""
+    written cost_a / B_a + theta <= 1; theta <= 1 is the common saving share. Each row is
+    scaled by 1 / B_a: unscaled (cost_a + B_a theta <= B_a, coefficients of 1 and millions in
+    one row) CBC returned a wrong "optimal" theta on a random instance (seed 287 of
+    ``benchmarks/bench_agreement.py``)."""
     program = model.program
     if model.tracked != model.members:
         raise ValueError("maxmin needs every member's cost")
     model.theta = int(program.add_variables("theta", 1, theta_lower, 1.0)[0])
     members = [i for i, a in enumerate(model.members) if standalone[a] > 0]
     bound = np.array([standalone[model.members[i]] for i in members])
-    rows = program.add_rows("saving_floor", len(members), -INF, bound)
-    program.add_terms(rows, model.cost[members], 1.0)
-    program.add_terms(rows, np.full(len(members), model.theta), bound)
+    rows = program.add_rows("saving_floor", len(members), -INF, 1.0)
+    program.add_terms(rows, model.cost[members], 1.0 / bound)
+    program.add_terms(rows, np.full(len(members), model.theta), 1.0)
 
 
 # -- objective (SPEC section 6) -------------------------------------------------------------

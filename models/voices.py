@@ -104,12 +104,21 @@ def _solve_volume(market: Market, solve: SolveFn, standalone: dict[str, float] |
         repaired[0].relaxation = relaxation
         return repaired
     model, result = _lazy_rounds(market, solve, standalone, relaxation, tuple(above))
-    if repaired is not None and (not result.has_plan or repaired[1].objective < result.objective):
-        bound = max(repaired[1].bound, result.bound if result.has_plan else -np.inf)
-        model, result = repaired[0], replace(repaired[1], bound=bound,
-                                             gap=relative_gap(repaired[1].objective, bound))
+    if repaired is not None and result.status != "optimal" and (
+            not result.has_plan or repaired[1].objective < result.objective):
+        model, result = repaired[0], _best_bound(repaired[1], result, policy.mip_gap)
     model.relaxation = relaxation
     return model, result
+
+
+def _best_bound(repaired: SolverResult, rounds: SolverResult, gap_allowed: float
+                ) -> SolverResult:
+    """The repaired plan's result with the better of the two lower bounds (the rounds'
+    models are relaxations of the full model too, so their bound bounds it as well)."""
+    bound = max(repaired.bound, rounds.bound if rounds.bound is not None else -np.inf)
+    gap = relative_gap(repaired.objective, bound)
+    proven = gap is not None and gap <= gap_allowed
+    return replace(repaired, bound=bound, gap=gap, status="optimal" if proven else "feasible")
 
 
 #: share of the run's MIP gap the relaxation is solved to when individual rationality is on:

@@ -12,13 +12,11 @@ import pytest
 from agreement import agreement
 
 CI_SEEDS = 100
-#: seeds where a solver is known to return a wrong "optimal" (the test fails if that is fixed)
-KNOWN = {
-    # maxmin's first stage (maximise theta): HiGHS 1.15 answers theta* = 0.01796 as optimal,
-    # but CBC's plan, which verify passes, gives every member at least 0.04580; HiGHS with
-    # presolve off agrees with CBC. The second stages then differ by 0.6%.
-    71: "HiGHS 1.15 presolve: wrong maxmin first-stage optimum",
-}
+#: seeds where a solver is known to return a wrong "optimal" (the test fails if that is fixed).
+#: Seed 71 was one, for HiGHS 1.15's presolve (maxmin's first stage: theta* 0.01796 claimed
+#: optimal against 0.04580); ``optimiser.solvers.highs.MIP_OPTIONS`` switches off the presolve
+#: rule behind it, and the seed now agrees.
+KNOWN: dict[int, str] = {}
 
 
 @pytest.mark.parametrize("seed", [
