@@ -87,13 +87,18 @@ def _run_interruptibly(highs: highspy.Highs) -> None:
     highs.HandleUserInterrupt = True  # cancelSolve is heard through HiGHS' interrupt callbacks
     highs.startSolve()
     try:
-        while not highs.wait(0.1)[0]:
-            pass
+        _wait(highs)
     except KeyboardInterrupt:
         highs.cancelSolve()
-        while not highs.wait(0.1)[0]:
-            pass
+        _wait(highs)
         raise
+
+
+def _wait(highs: highspy.Highs) -> None:
+    """Until the solver thread is done, in steps short enough for Ctrl-C to be heard."""
+    done = False
+    while not done:
+        done = highs.wait(0.1)[0]
 
 
 class HighsSolver:
