@@ -178,17 +178,19 @@ def unmet_warnings(outcome: RunOutcome) -> list[str]:
     short = needs[needs["unmet"] > UNMET_NOTICED].sort_values(
         ["unmet", "authority", "need"], ascending=[False, True, True], kind="stable")
     warnings = []
+    types = outcome.instance.placement_types
     for a, n, demand, unmet in zip(short["authority"], short["need"], short["places"],
                                    short["unmet"]):
+        kind = (types[n].name or n) if n in types else n  # what commissioners call it
         capacity = float(eligible.get((a, n), 0.0))
         why = f"eligible capacity {capacity:,.1f} of {demand:,.1f} demanded"
         if capacity >= demand - UNMET_NOTICED:
             everyone = float(demand_of_need[n])
-            why += (f", shared by {everyone:,.1f} places of {n} demanded by all members"
+            why += (f", shared by {everyone:,.1f} places of {kind} demanded by all members"
                     if everyone > capacity + UNMET_NOTICED else
                     ": held back by min_places, max_places or max_provider_share, or dearer "
                     "than an emergency place")
-        warnings.append(f"unmet demand: {outcome.instance.authorities[a].name} {n} "
+        warnings.append(f"unmet demand: {outcome.instance.authorities[a].name}, {kind}: "
                         f"{unmet:,.1f} places ({why})")
     if len(warnings) > UNMET_LISTED:
         rest = short["unmet"].iloc[UNMET_LISTED:].sum()

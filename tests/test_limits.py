@@ -96,7 +96,7 @@ def test_unmet_demand_names_authority_type_places_and_capacity(make_instance, tm
     emergency price, so it is used): unmet 4.2 - 1.0 = 3.2."""
     instance = one_type(make_instance, {"Bolton": (4.2, 0)}, {"S": (1.0, 1000)})
     summary, screen = run_json(instance, tmp_path)
-    message = "unmet demand: Bolton t 3.2 places (eligible capacity 1.0 of 4.2 demanded)"
+    message = "unmet demand: Bolton, t: 3.2 places (eligible capacity 1.0 of 4.2 demanded)"
     assert message in summary["warnings"]
     assert summary["totals"]["unmet"] == pytest.approx(3.2)
     assert "warning: " + message in " ".join(screen.split())
@@ -110,7 +110,7 @@ def test_unmet_demand_where_members_share_the_capacity(make_instance, tmp_path):
                         {"individual_rationality": False})
     summary, _ = run_json(instance, tmp_path)
     assert [w for w in summary["warnings"] if w.startswith("unmet")] == [
-        ("unmet demand: B t 1.0 places (eligible capacity 3.0 of 2.0 demanded, shared by 4.0 "
+        ("unmet demand: B, t: 1.0 places (eligible capacity 3.0 of 2.0 demanded, shared by 4.0 "
         "places of t demanded by all members)")]
 
 
@@ -120,7 +120,7 @@ def test_unmet_demand_by_choice_when_places_cost_more_than_an_emergency_one(make
     instance = one_type(make_instance, {"A": (2, 0)}, {"S": (5, 3000)})
     summary, _ = run_json(instance, tmp_path)
     assert summary["warnings"] == [
-        ("unmet demand: A t 2.0 places (eligible capacity 5.0 of 2.0 demanded: held back by "
+        ("unmet demand: A, t: 2.0 places (eligible capacity 5.0 of 2.0 demanded: held back by "
         "min_places, max_places or max_provider_share, or dearer than an emergency place)")]
     assert summary["totals"]["annual_cost"] == pytest.approx(2 * 52 * 2500)
 
@@ -153,7 +153,7 @@ def test_constraints_that_cannot_all_hold_leave_the_provider_unused(make_instanc
     assert summary["status"] == "optimal"
     assert summary["totals"]["annual_cost"] == pytest.approx(312_000)
     assert summary["totals"]["unmet"] == pytest.approx(6)
-    assert any(w.startswith("unmet demand: A t 6.0 places (eligible capacity 5.0 of 6.0")
+    assert any(w.startswith("unmet demand: A, t: 6.0 places (eligible capacity 5.0 of 6.0")
                for w in summary["warnings"])
 
 
