@@ -8,6 +8,11 @@ same deterministic single-threaded solve, so the costs do not depend on where th
 Baselines solved in workers keep their cost and status but not their plan (``plans`` is empty:
 the plans are large and only ``optimiser.sufficiency`` looks at them, rebuilding a member's
 market when its plan is absent).
+
+The pool spawns its processes (never forks, see ``optimiser.executor``), so a script that calls
+``optimiser.run.run`` on 40 or more members must guard its top level with
+``if __name__ == "__main__":`` as Python requires for spawned processes; the ``optimise``
+command does.
 """
 
 from __future__ import annotations
