@@ -82,6 +82,14 @@ solver_options = _options(
 )
 
 
+#: what an analysis command shows and adds: its progress bar, and the reports
+display_options = _options(
+    click.option("--quiet", is_flag=True, help="no progress bar"),
+    click.option("--report/--no-report", default=True, show_default=True,
+                 help="report.html and report.xlsx beside the result files"),
+)
+
+
 def _print_warnings(warnings) -> None:
     for warning in warnings:
         log.warning("%s", warning)
@@ -400,9 +408,7 @@ def stress(instance: str, fail: tuple[str, ...], n_minus_1: int | None, demand: 
 @click.option("--out", type=click.Path(file_okay=False), help="results folder "
               "(default results/<instance name>-compare)")
 @click.option("--json", "as_json", is_flag=True, help="print core.json on stdout")
-@click.option("--quiet", is_flag=True, help="no progress bar")
-@click.option("--report/--no-report", default=True, show_default=True,
-              help="report.html and report.xlsx beside the result files")
+@display_options
 @log_option
 def compare(instance: str, consortia: tuple[str, ...], ad_hoc: tuple[str, ...], exact_max: int,
             samples: int, seed: int, workers: int | None, executor: str, address: str | None,
@@ -465,9 +471,7 @@ def compare(instance: str, consortia: tuple[str, ...], ad_hoc: tuple[str, ...], 
 @click.option("--out", type=click.Path(file_okay=False), help="results folder "
               "(default results/<instance name>-guarantee)")
 @click.option("--json", "as_json", is_flag=True, help="print guarantee_summary.json on stdout")
-@click.option("--quiet", is_flag=True, help="no progress bar")
-@click.option("--report/--no-report", default=True, show_default=True,
-              help="report.html and report.xlsx beside the result files")
+@display_options
 @log_option
 def guarantee(instance: str, sweep: bool, places: str | None, discount: float | None,
               providers: tuple[str, ...], scenarios: int | None, seed: int,

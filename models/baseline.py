@@ -26,7 +26,6 @@ class Standalone:
     cost: dict[str, float]
     plans: dict[str, Plan]  # members solved in this process (none when solved in workers)
     statuses: dict[str, str]  # solver status of every member's standalone solve
-    worker_seconds: float = 0.0  # solver seconds spent in worker processes (benchmarks)
 
 
 def standalone_plan(instance: Instance, authority: str, solve: SolveFn) -> Plan:

@@ -33,14 +33,13 @@ def baselines(instance: Instance, members: list[str], solve: SolveFn,
     if workers < 2 or len(members) < PARALLEL_FROM:
         return standalone_costs(instance, members, solve)
     results = map_tasks(standalone_task, [(a,) for a in members], workers, shared=instance)
-    return Standalone({a: cost for a, (cost, _, _) in zip(members, results)}, {},
-                      {a: status for a, (_, status, _) in zip(members, results)},
-                      sum(seconds for _, _, seconds in results))
+    return Standalone({a: cost for a, (cost, _) in zip(members, results)}, {},
+                      {a: status for a, (_, status) in zip(members, results)})
 
 
-def standalone_task(instance: Instance, authority: str) -> tuple[float, str, float]:
-    """One member's baseline in a worker: (cost, solver status, solver seconds)."""
+def standalone_task(instance: Instance, authority: str) -> tuple[float, str]:
+    """One member's baseline in a worker: (cost, solver status)."""
     from optimiser.run import solver_for
 
     plan = standalone_plan(instance, authority, solver_for(instance))
-    return plan.member_cost[authority], plan.result.status, plan.result.seconds
+    return plan.member_cost[authority], plan.result.status

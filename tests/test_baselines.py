@@ -19,7 +19,7 @@ def test_baselines_in_a_process_pool_equal_the_serial_ones(monkeypatch):
     pooled = baselines(instance, members, solver_for(instance), workers=2)
     assert pooled.cost == serial.cost  # the same deterministic solve, bit for bit
     assert pooled.statuses == serial.statuses == {a: "optimal" for a in members}
-    assert pooled.plans == {} and pooled.worker_seconds > 0
+    assert pooled.plans == {}  # solved in the workers: their plans stay there
 
 
 def test_small_runs_keep_their_baselines_here():
@@ -27,5 +27,4 @@ def test_small_runs_keep_their_baselines_here():
     members = list(instance.authorities)
     here = baselines(instance, members, solver_for(instance), workers=2)
     assert set(here.plans) == set(members)
-    assert here.worker_seconds == 0
     assert here.cost == pytest.approx({a: p.member_cost[a] for a, p in here.plans.items()})
