@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from optimiser.errors import InputError, Problem, SolveError
 from optimiser.loading import load_instance
+from optimiser.solvers import SOLVERS
 from optimiser.verify import verify_results
 
 console = Console(stderr=True)
@@ -75,7 +76,7 @@ executor_options = _options(
 
 #: the solver and the policy overrides (every command that solves)
 solver_options = _options(
-    click.option("--solver", type=click.Choice(["highs", "cbc"])),
+    click.option("--solver", type=click.Choice(sorted(SOLVERS))),
     click.option("--time-limit", type=float, help="seconds per solve"),
     click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
                  help="override any policy key (repeatable)"),

@@ -13,8 +13,9 @@ Cases (``--cases``, comma-separated groups; default all but england):
 * ``generated``    ``optimise generate`` instances of growing size, whole runs, to show how
                    the cost grows with authorities and providers.
 
-References, measured in the same run on the same case: ``cbc`` is the CBC back-end (PuLP's
-bundled binary) on the same program (for whole runs: the whole run with ``solver=cbc``);
+References, measured in the same run on the same case: ``cbc`` and ``ortools`` are the other
+back-ends (PuLP's bundled CBC binary; SCIP through OR-Tools) on the same program (for whole
+runs: the whole run with ``solver=cbc`` or ``solver=ortools``);
 ``bigm`` is the straightforward PuLP model with big-M tiers built term by term
 (``models/reference.py``) solved by CBC, on the consortium model only. References get
 ``--reference-limit`` seconds; one stopped there is shown as ``>limit`` and its ratio as a
@@ -49,6 +50,8 @@ CAP_DIR = ROOT / "tests" / "data" / "orlib-cap"
 SHARED_ORLIB = ROOT.parent / "shared" / "benchmarks" / "orlib-cap"
 GENERATED = ((5, 25), (10, 50), (20, 100), (40, 200), (80, 400))
 DEFAULT_GROUPS = ("example", "north-west", "cap", "capabc", "generated")
+#: the other back-ends timed as references beside HiGHS (the default)
+BACKENDS = ("cbc", "ortools")
 
 #: issue 8's targets on this 2-core machine: case prefix -> seconds
 TARGETS = {"north-west": 2.0, "england": 60.0, "cap": 1.0, "capa": 60.0, "capb": 60.0,
@@ -145,21 +148,21 @@ def _consortium(case: str, instance, expected: float | None = None) -> dict:
 # --------------------------------------------------------------------------- references
 
 
-def _cbc_reference(instance, whole: bool, limit: float) -> float | str:
-    """Seconds of the same case on the CBC back-end (">limit" when it stopped there)."""
+def _backend_reference(instance, solver: str, whole: bool, limit: float) -> float | str:
+    """Seconds of the same case on another back-end (">limit" when it stopped there)."""
     import optimiser.run as run_module
     from models.voices import solve_consortium
     from optimiser.errors import SolveError
     from optimiser.market import build_market
 
-    cbc = instance.with_policy(solver="cbc", time_limit_s=limit)
+    other = instance.with_policy(solver=solver, time_limit_s=limit)
     started = time.perf_counter()
     try:
         if whole:
-            outcome = run_module.run(cbc)
+            outcome = run_module.run(other)
             status = outcome.plan.result.status
         else:
-            _, result = solve_consortium(build_market(cbc), run_module.solver_for(cbc))
+            _, result = solve_consortium(build_market(other), run_module.solver_for(other))
             status = result.status
     except SolveError as error:  # a reference that finds no plan is reported, not fatal
         return f"failed: {error}"
@@ -223,7 +226,8 @@ def case_generated(authorities: int, providers: int, references: bool, limit: fl
 
 def _with_references(row: dict, instance, references: bool, limit: float, whole: bool) -> dict:
     if references:
-        row["cbc_s"] = _cbc_reference(instance, whole, limit)
+        for solver in BACKENDS:
+            row[f"{solver}_s"] = _backend_reference(instance, solver, whole, limit)
         row["bigm_s"] = _bigm_reference(instance, limit)
     return row
 
@@ -269,9 +273,9 @@ def _isolated(function, args: tuple, references: bool, limit: float) -> dict:
 
 # --------------------------------------------------------------------------- report
 
-COLUMNS = ["case", "status", "total_s", "baselines_s", "build_s", "solve_s", "solves", "target_s", "met",
-           "cbc_s", "cbc_ratio", "bigm_s", "bigm_ratio", "rows", "columns", "nonzeros",
-           "integers", "objective", "expected", "gap", "peak_mb"]
+COLUMNS = ["case", "status", "total_s", "baselines_s", "build_s", "solve_s", "solves", "target_s",
+           "met", "cbc_s", "cbc_ratio", "ortools_s", "ortools_ratio", "bigm_s", "bigm_ratio",
+           "rows", "columns", "nonzeros", "integers", "objective", "expected", "gap", "peak_mb"]
 
 
 def _target(case: str) -> float | None:
@@ -293,7 +297,7 @@ def finish(row: dict) -> dict:
     target = _target(row["case"])
     row["target_s"] = target
     row["met"] = "" if target is None else ("yes" if row["total_s"] <= target else "no")
-    for key in ("cbc", "bigm"):
+    for key in (*BACKENDS, "bigm"):
         if f"{key}_s" in row:
             row[f"{key}_ratio"] = _ratio(row[f"{key}_s"], row["total_s"])
     return row
@@ -331,7 +335,7 @@ def print_verdicts(rows: list[dict]) -> None:
         print(f"cap41-134: {len(caps)} instances, {sum(r['total_s'] for r in caps):.1f} s in "
               f"all, {sum(r['met'] == 'yes' for r in caps)} under 1 s, slowest {worst['case']} "
               f"{worst['total_s']:.2f} s")
-    for key in ("cbc", "bigm"):
+    for key in (*BACKENDS, "bigm"):
         ratios = [float(r[f"{key}_ratio"].lstrip(">")) for r in rows
                   if r.get(f"{key}_ratio")]
         if ratios:

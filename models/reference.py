@@ -328,7 +328,7 @@ def add_fees(model: Model) -> None:
             if not mine:
                 continue
             spend = pulp.lpSum(e.fee * model.x[e] for e in mine)
-            reach = sum(data.demand[(a, n)] for n in {e.need for e in mine})
+            reach = sum(data.demand[(a, n)] for n in sorted({e.need for e in mine}))
             big = max(e.fee for e in mine) * reach
             fee = model.problem.add_variable(f"fee_{g}_{data.members.index(a)}", lowBound=0)
             model.fee[(a, g)] = fee

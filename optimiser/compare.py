@@ -465,7 +465,7 @@ def need_mix(instance: Instance, members: Sequence[str]) -> dict[str, float]:
 def need_distance(instance: Instance, member: str, members: Sequence[str]) -> float:
     """Total variation distance of the member's need mix from the members' together."""
     own, whole = need_mix(instance, [member]), need_mix(instance, members)
-    return 0.5 * sum(abs(own.get(t, 0.0) - whole.get(t, 0.0)) for t in set(own) | set(whole))
+    return 0.5 * sum(abs(own.get(t, 0.0) - whole.get(t, 0.0)) for t in sorted(set(own) | set(whole)))
 
 
 def local_target(instance: Instance, authority: str) -> float:

@@ -71,8 +71,11 @@ def read_plan(model: FrameworkModel, result: SolverResult) -> Plan:
     needs = _need_balance(model, arcs)
     tiers = _tier_volumes(active, arcs)
     contracted = _contracted(model, values, arcs)
-    providers = market.providers.set_index("provider")
-    shared_contract = float(sum(providers.at[p, "contract_cost_year"] for p in contracted))
+    # summed in provider order: a set's order changes with the process' string hashing, and
+    # float sums with it, so files would differ in their last digit from run to run
+    providers = market.providers
+    held = providers["provider"].isin(contracted)
+    shared_contract = float(providers.loc[held, "contract_cost_year"].sort_index().sum())
     shared_void = float(tiers["void_cost"].sum()) if len(tiers) else 0.0
     member_cost = _member_costs(model, arcs, needs, shared_contract + shared_void)
     return Plan(model, result, arcs, needs, tiers, frozenset(contracted), member_cost,

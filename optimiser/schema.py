@@ -242,8 +242,9 @@ class Policy(Row):
         "shared", description="capacity a coalition sees: its demand share (shared) or all (full)"
     )
     integer_places: bool = Field(False, description="places are whole numbers")
-    solver: Literal["highs", "cbc"] = Field(
-        "highs", description="highs (HiGHS in-process) or cbc (PuLP's bundled CBC)"
+    solver: Literal["highs", "cbc", "ortools"] = Field(
+        "highs", description="highs (HiGHS in-process), cbc (PuLP's bundled CBC) or ortools "
+        "(SCIP through OR-Tools, the ortools extra)"
     )
     time_limit_s: float = Field(120.0, gt=0, le=1e6, description="solver time limit, seconds")
     mip_gap: float = Field(0.0001, ge=0, lt=1, description="relative MIP gap")

@@ -998,9 +998,8 @@ def member_costs(
     market: Market, placements: list[Placement], contracted: set[str], groups: list[GroupOutcome]
 ) -> dict[str, Figure]:
     """cost_a: own places, unmet demand at emergency prices, and its share of shared costs."""
-    shared = sum(market.instance.providers[p].contract_cost_year for p in contracted) + total(
-        g.void_cost for g in groups
-    )
+    contract = sum(market.instance.providers[p].contract_cost_year for p in sorted(contracted))
+    shared = contract + total(g.void_cost for g in groups)
     coalition = sum(market.member_demand(a) for a in market.members)
     costs = {}
     for a in market.members:
@@ -1208,7 +1207,7 @@ def check_totals(
     check.money(
         f"{outputs.SUMMARY} shared_costs contract",
         _number(shared["contract"], "shared_costs.contract"),
-        sum(market.instance.providers[p].contract_cost_year for p in contracted),
+        sum(market.instance.providers[p].contract_cost_year for p in sorted(contracted)),
     )
     check.money(
         f"{outputs.SUMMARY} shared_costs void",

@@ -1,8 +1,9 @@
-"""HiGHS against CBC on one random instance (a helper of ``test_cross_solver.py`` and
+"""The solver back-ends against each other on one random instance (a helper of ``test_cross_solver.py`` and
 ``benchmarks/bench_agreement.py``, not a test file).
 
-``agreement(seed, folder)`` runs the instance of ``tests/random_instances.random_instance(seed)``
-through :func:`optimiser.run.run` once per solver, to optimality (relative gap 1e-9), writes
+``agreement(seed, folder, solvers)`` runs the instance of
+``tests/random_instances.random_instance(seed)`` through :func:`optimiser.run.run` once per solver
+(HiGHS, CBC and SCIP through OR-Tools by default), to optimality (relative gap 1e-9), writes
 both result folders and checks each with :func:`optimiser.verify.verify_results`. The voice,
 integer places and individual rationality vary with the seed, so every model path is covered.
 """
@@ -20,7 +21,7 @@ from optimiser.sufficiency import local_sufficiency
 from optimiser.verify import verify_results
 from optimiser.writers import result_files, write_folder
 
-SOLVERS = ("highs", "cbc")
+SOLVERS = ("highs", "cbc", "ortools")
 #: relative tolerance of "the same optimal objective"
 RELATIVE = 1e-6
 VOICES = ("volume", "equal", "maxmin")
@@ -55,14 +56,14 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= RELATIVE * max(1.0, abs(a), abs(b))
 
 
-def agreement(seed: int, folder: Path) -> Agreement:
-    """Run both solvers on the seed's instance; compare objectives and standalone costs, and
-    verify both result folders."""
+def agreement(seed: int, folder: Path, solvers: tuple[str, ...] = SOLVERS) -> Agreement:
+    """Run each solver on the seed's instance; compare each one's objective and standalone
+    costs with the first's, and verify every result folder."""
     instance = random_instance(seed)
     instance = instance.with_policy(**agreement_policy(seed))
     found = Agreement(seed)
     baselines = {}
-    for solver in SOLVERS:
+    for solver in solvers:
         started = time.perf_counter()
         outcome = run(instance.with_policy(solver=solver))
         found.seconds[solver] = time.perf_counter() - started
@@ -77,11 +78,18 @@ def agreement(seed: int, folder: Path) -> Agreement:
         report = verify_results(instance, out)
         if not report.ok:
             found.problems += [f"{solver} verify: {d}" for d in report.disagreements[:3]]
-    highs, cbc = (found.objective[s] for s in SOLVERS)
-    if highs is None or cbc is None or not _close(highs, cbc):
-        found.problems.append(f"objectives differ: highs {highs!r}, cbc {cbc!r}")
-    for member, cost in baselines["highs"].items():
-        if not _close(cost, baselines["cbc"][member]):
-            found.problems.append(f"standalone cost of {member} differs: highs {cost!r}, "
-                                  f"cbc {baselines['cbc'][member]!r}")
+    first = solvers[0]
+    for other in solvers[1:]:
+        found.problems += _differences(found.objective, baselines, first, other)
     return found
+
+
+def _differences(objective: dict, baselines: dict, first: str, other: str) -> list[str]:
+    """Where ``other`` disagrees with ``first``: the objective, then each standalone cost."""
+    mine, theirs = objective[first], objective[other]
+    if mine is None or theirs is None or not _close(mine, theirs):
+        return [f"objectives differ: {first} {mine!r}, {other} {theirs!r}"]
+    return [f"standalone cost of {member} differs: {first} {cost!r}, "
+            f"{other} {baselines[other][member]!r}"
+            for member, cost in baselines[first].items()
+            if not _close(cost, baselines[other][member])]

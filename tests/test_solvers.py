@@ -163,3 +163,42 @@ def test_integer_column_with_a_fractional_upper_bound(name):
     result = get_solver(name).solve(program, SolverOptions(mip_gap=0))
     assert result.status == "optimal"
     assert result.objective == pytest.approx(0.0)
+
+
+def test_ortools_without_the_package_is_a_clear_exit_2(monkeypatch, tmp_path):
+    import optimiser.solvers.ortools as ortools_backend
+
+    monkeypatch.setattr(ortools_backend, "available", lambda: False)
+    out = tmp_path / "results"
+    result = CliRunner().invoke(main, ["run", str(EXAMPLE), "--solver", "ortools",
+                                       "--out", str(out)])
+    assert result.exit_code == 2
+    assert "pip install 'optimise[ortools]'" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_ortools_child_never_loads_highs(tmp_path):
+    """The child must not import highspy: OR-Tools' own libhighs clashes with it."""
+    import subprocess
+    import sys
+
+    from optimiser.solvers.ortools import CHILD, save_request
+
+    request, answer = tmp_path / "request.npz", tmp_path / "result.npz"
+    save_request(knapsack_program(), SolverOptions(mip_gap=0), request)
+    probe = ("import runpy, sys; sys.argv = ['child', r'%s', r'%s']; "
+             "runpy.run_path(r'%s', run_name='__main__'); "
+             "print('highspy' in sys.modules)") % (request, answer, CHILD)
+    done = subprocess.run([sys.executable, "-P", "-c", probe], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "False"
+    with np.load(answer) as found:
+        assert str(found["status"]) == "optimal"
+        assert np.round(found["values"]).tolist() == [2, 0, 1]
+
+
+def test_an_unknown_solver_is_refused_with_the_choices():
+    result = CliRunner().invoke(main, ["run", str(EXAMPLE), "--solver", "gurobi"])
+    assert result.exit_code == 2
+    assert "cbc" in result.output and "highs" in result.output and "ortools" in result.output

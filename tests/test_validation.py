@@ -353,7 +353,7 @@ def test_all_problems_are_reported_together(make_instance):
         "offers.csv, row 3, column capacity: must be >= 0, got '-1'",
         "tiers.csv, row 3, column discount_pct: discount falls as volume rises",
         "consortia.csv, row 2, column authority: unknown authority 'nowhere'",
-        "instance.yaml, column solver: policy solver: must be one of highs, cbc, got 'gurobi'",
+        "instance.yaml, column solver: policy solver: must be one of highs, cbc, ortools, got 'gurobi'",
     ]
     assert problems_of(folder).startswith(f"{len(expected)} problems found:")
     assert_rejected(folder, *expected)
