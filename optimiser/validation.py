@@ -12,6 +12,7 @@ import difflib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
@@ -360,7 +361,7 @@ def _tier_discounts(tiers: Table) -> Iterator[Problem]:
         groups[(record.row.provider, record.row.placement_type)].append(record)
     for records in groups.values():
         ordered = sorted(records, key=lambda r: r.row.min_places)
-        for lower, higher in zip(ordered, ordered[1:]):
+        for lower, higher in pairwise(ordered):
             if higher.row.discount_pct < lower.row.discount_pct:
                 yield tiers.problem(
                     higher.number, "discount_pct",

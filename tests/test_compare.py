@@ -189,7 +189,7 @@ def ten():
 
 
 def test_sampled_shapley_converges_to_the_exact_one(ten):
-    instance, members, cache, costs = ten
+    _instance, members, cache, costs = ten
     exact = exact_shapley(members, costs)
     assert exact.sum() == pytest.approx(costs[-1])  # efficiency
     estimate, error = sampled_shapley(members, permutations(10, 200, 0), cache.known)

@@ -89,7 +89,7 @@ def test_contract_cost_is_paid_only_when_worth_it(make_instance, demand, chosen,
     folder = build(make_instance, [{"id": "P1", "contract_cost_year": 100_000}, {"id": "P2"}],
                    [offer("P1", 500), offer("P2", 600)], [("A", "t", demand)])
     outcome = solve(folder)
-    assert set(p for (_, p, _) in places(outcome)) == {chosen}
+    assert {p for (_, p, _) in places(outcome)} == {chosen}
     assert outcome.plan.contracted == {chosen}
     assert outcome.plan.total_cost == pytest.approx(cost)
 
@@ -99,7 +99,7 @@ def test_provider_min_places_if_used_at_all(make_instance, demand, chosen):
     folder = build(make_instance, [{"id": "P1", "min_places": 10}, {"id": "P2"}],
                    [offer("P1", 500), offer("P2", 600)], [("A", "t", demand)])
     outcome = solve(folder)
-    assert set(p for (_, p, _) in places(outcome)) == {chosen}
+    assert {p for (_, p, _) in places(outcome)} == {chosen}
     price = 500 if chosen == "P1" else 600
     assert outcome.plan.total_cost == pytest.approx(demand * W * price)
 
@@ -113,7 +113,7 @@ def test_plain_tier_needs_the_volume_itself(make_instance, demand, chosen, cost)
                    [offer("P1", 1000), offer("P2", 900)], [("A", "t", demand)],
                    tiers=[{"provider": "P1", "min_places": 10, "discount_pct": 20}])
     outcome = solve(folder)
-    assert set(p for (_, p, _) in places(outcome)) == {chosen}
+    assert {p for (_, p, _) in places(outcome)} == {chosen}
     assert outcome.plan.total_cost == pytest.approx(cost)
 
 

@@ -187,9 +187,9 @@ def test_ortools_child_never_loads_highs(tmp_path):
 
     request, answer = tmp_path / "request.npz", tmp_path / "result.npz"
     save_request(knapsack_program(), SolverOptions(mip_gap=0), request)
-    probe = ("import runpy, sys; sys.argv = ['child', r'%s', r'%s']; "
-             "runpy.run_path(r'%s', run_name='__main__'); "
-             "print('highspy' in sys.modules)") % (request, answer, CHILD)
+    probe = (f"import runpy, sys; sys.argv = ['child', r'{request}', r'{answer}']; "
+             f"runpy.run_path(r'{CHILD}', run_name='__main__'); "
+             "print('highspy' in sys.modules)")
     done = subprocess.run([sys.executable, "-P", "-c", probe], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "False"

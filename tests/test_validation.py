@@ -78,8 +78,8 @@ CELL_CASES = {
     ),
     "bad_kind": (
         {"providers": [(0, {"kind": "private"})]},
-        "providers.csv, row 2, column kind: must be one of independent, voluntary, in_house, "
-        "got 'private'",
+        ("providers.csv, row 2, column kind: must be one of independent, voluntary, in_house, "
+        "got 'private'"),
     ),
     "bad_boolean": (
         {"tiers": [(0, {"guarantee": "maybe"})]},
@@ -156,14 +156,14 @@ DUPLICATE_CASES = {
     ),
     "demand_pair": (
         {"demand": [(3, {"authority": "E08000002", "placement_type": "foster", "places": 1})]},
-        "demand.csv, row 5, column authority/placement_type: duplicate of row 3 "
-        "(authority 'E08000002', placement_type 'foster')",
+        ("demand.csv, row 5, column authority/placement_type: duplicate of row 3 "
+        "(authority 'E08000002', placement_type 'foster')"),
     ),
     "tier_key": (
         {"tiers": [(2, {"provider": "P1", "placement_type": "foster", "min_places": 30.0,
                         "discount_pct": 6})]},
-        "tiers.csv, row 4, column provider/placement_type/min_places: duplicate of row 3 "
-        "(provider 'P1', placement_type 'foster', min_places 30.0)",
+        ("tiers.csv, row 4, column provider/placement_type/min_places: duplicate of row 3 "
+        "(provider 'P1', placement_type 'foster', min_places 30.0)"),
     ),
     "distance_pair": (
         {"distances": [(2, {"authority": "E08000001", "provider": "P2", "km": 4})]},
@@ -294,8 +294,8 @@ def test_substitution_of_a_type_by_itself_is_a_warning(make_instance):
     folder = make_instance(changed(substitutions=[(1, {"need": "foster", "served_by": "foster"})]))
     instance = load_instance(folder)
     assert instance.warnings == (
-        "substitutions.csv, row 3, column served_by: need and served_by are both 'foster': "
-        "a type always serves itself, so this row is ignored",
+        ("substitutions.csv, row 3, column served_by: need and served_by are both 'foster': "
+        "a type always serves itself, so this row is ignored"),
     )
     assert len(instance.substitutions) == 1
 

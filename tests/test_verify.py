@@ -519,8 +519,8 @@ CORRUPTIONS = [
     (
         in_house_serves_non_owner,
         [
-            "assignment.csv row 8 (A2, P3, foster, foster): ineligible: "
-            "in-house provider P3 serves A2"
+            ("assignment.csv row 8 (A2, P3, foster, foster): ineligible: "
+            "in-house provider P3 serves A2")
         ],
     ),
     (

@@ -279,7 +279,7 @@ def build_block_market(region: Region, members: pd.DataFrame, demand: pd.DataFra
              ("instance authorities' share of the area's looked-after children (spot share)",
               f"{100 * spot_share:.3f}%"),
              ("spot sites", f"{len(providers) - 1}"),
-             ("block discount", f"£{assumptions.thames_valley_block_saving_weekly:,.0f} of "
-                                f"£{base:,.0f} a week = {discount:.4f}%")]
+             ("block discount", (f"£{assumptions.thames_valley_block_saving_weekly:,.0f} of "
+                                f"£{base:,.0f} a week = {discount:.4f}%"))]
     return ({"providers": pd.DataFrame(providers), "offers": pd.DataFrame(offers),
              "tiers": pd.DataFrame(tiers)}, facts)

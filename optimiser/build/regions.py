@@ -35,18 +35,18 @@ NORTH_WEST_REGION = Region(
         "Cheshire and Warrington": CHESHIRE_AND_WARRINGTON,
     },
     notes=(
-        "Cumbria: DfE's 2024 counts are reported by its successors Cumberland (942) and "
+        ("Cumbria: DfE's 2024 counts are reported by its successors Cumberland (942) and "
         "Westmorland and Furness (943), and Cumbria's row is `z`, so the successors' own "
         "counts are used. The 2023 Ofsted register still files providers under Cumbria: each is "
         "given to a successor by its parliamentary constituency (Carlisle, Copeland, "
         "Workington -> Cumberland; Barrow and Furness, Penrith and The Border, Westmorland and "
-        "Lonsdale -> Westmorland and Furness; see `optimiser/build/sources.py`).",
-        "Halton belongs to both the Liverpool City Region and the Cheshire and Warrington "
-        "groupings, as in the issue.",
-        "Providers in neighbouring regions are not added: the register gives no capacity "
+        "Lonsdale -> Westmorland and Furness; see `optimiser/build/sources.py`)."),
+        ("Halton belongs to both the Liverpool City Region and the Cheshire and Warrington "
+        "groupings, as in the issue."),
+        ("Providers in neighbouring regions are not added: the register gives no capacity "
         "that a North West framework could count on, and the DfE data show most placements "
         "within the region. Distances are great-circle x road_factor between authority "
-        "centres (homes' addresses are redacted).",
+        "centres (homes' addresses are redacted)."),
     ),
 )
 
@@ -63,8 +63,8 @@ def england_region(folder: Path) -> Region:
         authorities=tuple(table["name"]),
         consortia={"England": tuple(table["name"]), **regions},
         notes=("Consortia: England as a whole, and each region (London as Inner and Outer).",
-               "Northamptonshire: DfE's 2024 counts are reported by North (940) and West (941) "
-               "Northamptonshire; the 2023 register already uses the successors."),
+               ("Northamptonshire: DfE's 2024 counts are reported by North (940) and West (941) "
+               "Northamptonshire; the 2023 register already uses the successors.")),
     )
 
 
@@ -87,19 +87,19 @@ THAMES_VALLEY_REGION = Region(
     types=("residential_complex",),
     market="block",
     notes=(
-        "Demand is each member's 2024 looked-after count x the national share of "
+        ("Demand is each member's 2024 looked-after count x the national share of "
         "complex-needs residential placements (see the figures above): the instance's total "
-        "demand equals that part of the DfE count.",
-        "The published saving figures are not consistent with each other: £500 a week x 20 "
+        "demand equals that part of the DfE count."),
+        ("The published saving figures are not consistent with each other: £500 a week x 20 "
         "places x 52 weeks is about £0.52m a year, against a reported £2.5m. Five years of "
         "£0.52m is £2.6m, so the £2.5m is plausibly the saving over the contract's life. The "
         "instance assumes the per-place figure: £500 a week off the block price on 20 "
         "guaranteed places (about £0.52m a year if all are used) and does not assume £2.5m "
-        "a year.",
-        "The block's list price is the spot base price for complex needs (£9,500 a week, an "
-        "assumption within the £6,800-15,000 range); the tier takes £500 off it.",
-        "Bedford is an instance authority but not a member of the 'Thames Valley' consortium; "
-        "`--consortium 'Thames Valley with Bedford'` runs the later membership.",
+        "a year."),
+        ("The block's list price is the spot base price for complex needs (£9,500 a week, an "
+        "assumption within the £6,800-15,000 range); the tier takes £500 off it."),
+        ("Bedford is an instance authority but not a member of the 'Thames Valley' consortium; "
+        "`--consortium 'Thames Valley with Bedford'` runs the later membership."),
     ),
 )
 

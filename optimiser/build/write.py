@@ -17,8 +17,8 @@ ATTRIBUTION = (
     "(DfE, Ofsted); local authority names, codes and locations: mySociety, CC-BY-4.0.")
 
 SOURCES = (
-    ("england_authorities.csv", "mySociety UK local authority names and codes (CC-BY-4.0); "
-     "counties' coordinates population-weighted"),
+    ("england_authorities.csv", ("mySociety UK local authority names and codes (CC-BY-4.0); "
+     "counties' coordinates population-weighted")),
     ("dfe_cla_by_la_2020_2024.csv", "DfE, Children looked after in England (OGL v3.0)"),
     ("dfe_national_cla_by_characteristics.csv", "DfE, same release: England by placement"),
     ("dfe_national_cla_by_provider_type_and_locality.csv",
@@ -53,9 +53,9 @@ def manifest_text(built: Tables) -> str:
 def provenance_text(built: Tables, assumptions: Assumptions) -> str:
     region = built.region
     lines = [f"# {region.name}: provenance", "", region.description.strip(), "",
-             "Rebuild with `python instances/build.py` (from the raw files in "
+             ("Rebuild with `python instances/build.py` (from the raw files in "
              "`instances/sources/`); the build is deterministic and a test checks the shipped "
-             "files are reproduced byte for byte.", "", "## Sources", "",
+             "files are reproduced byte for byte."), "", "## Sources", "",
              "| file | source and licence |", "|---|---|"]
     lines += [f"| `{f}` | {s} |" for f, s in SOURCES]
     lines += ["", ATTRIBUTION, "", "## Figures derived from the sources", "",
@@ -64,8 +64,8 @@ def provenance_text(built: Tables, assumptions: Assumptions) -> str:
     if region.notes:
         lines += ["", "## Notes on this instance", ""] + [f"- {n}" for n in region.notes]
     lines += ["", "## Assumptions", "",
-              "Every figure not in the sources is an assumption, listed here with its value "
-              "(generated from `optimiser/build/assumptions.py`).", "",
+              ("Every figure not in the sources is an assumption, listed here with its value "
+              "(generated from `optimiser/build/assumptions.py`)."), "",
               "| name | value | unit | reason |", "|---|---|---|---|"]
     lines += [f"| `{name}` | {value} | {unit} | {reason} |"
               for name, value, unit, reason in assumptions.rows()]
