@@ -1,6 +1,8 @@
 """Ctrl-C: exit 130 with one line, and never a partial results folder (nor a hidden one).
 
-A real SIGINT is sent to `optimise run` in a subprocess while it solves; KeyboardInterrupt is
+A real SIGINT is sent to `optimise run` in a subprocess while it solves (with HiGHS, and with
+the ortools back-end's solver child), and to `optimise compare` while its two spawned workers
+solve coalitions, after which no process of the command is left; KeyboardInterrupt is
 raised in-process inside write_folder (while files are written, and between the two renames of
 the swap); and a real SIGINT arriving during the swap is held back until the swap is complete.
 """
@@ -30,25 +32,42 @@ def folder_names(parent: Path) -> list[str]:
     return sorted(p.name for p in parent.iterdir())
 
 
-def interrupt_run_while_solving(instance: Path, out: Path, log: Path) -> subprocess.CompletedProcess:
-    """Start `optimise run`, wait until it is solving, then press Ctrl-C (SIGINT to its process
-    group, as a terminal does)."""
+def interrupt_run_while_solving(instance: Path, out: Path, log: Path, *options: str,
+                                command: str = "run", started: str = "solving",
+                                wait: float = 0.3) -> subprocess.CompletedProcess:
+    """Start `optimise run` (or ``command``), wait until its log says ``started`` and ``wait``
+    seconds more, then press Ctrl-C (SIGINT to its process group, as a terminal does, so any
+    worker or solver child gets it too). Every process of the group must be gone after."""
+    extra = ("--no-investment",) if command == "run" else ()
     process = subprocess.Popen(
-        [sys.executable, "-m", "cli", "run", str(instance), "--out", str(out), "--quiet",
-         "--no-investment", "--no-report", "--log", str(log)],
+        [sys.executable, "-m", "cli", command, str(instance), "--out", str(out), "--quiet",
+         "--no-report", "--log", str(log), *extra, *options],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,
     )
     deadline = time.monotonic() + 60
-    while "solving" not in (log.read_text() if log.exists() else ""):
+    while started not in (log.read_text() if log.exists() else ""):
         assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "the run never started solving"
+        assert time.monotonic() < deadline, f"the {command} never started solving"
         time.sleep(0.05)
-    time.sleep(0.3)  # well inside the baselines (about 2 s of solving on this instance)
+    time.sleep(wait)
     os.killpg(process.pid, signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
-    assert "results written" not in stdout, "the run finished before the interrupt"
+    assert "results written" not in stdout, f"the {command} finished before the interrupt"
+    assert_group_gone(process.pid)
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def assert_group_gone(group: int, seconds: float = 10.0) -> None:
+    """No process is left in the command's process group (workers, solver children)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        assert time.monotonic() < deadline, "a worker or solver process outlived the command"
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +86,31 @@ def test_sigint_while_solving_exits_130_and_writes_nothing(generated, tmp_path):
         "interrupted (Ctrl-C): stopped, no results half-written"]
     assert "Traceback" not in finished.stderr
     assert folder_names(tmp_path) == ["run.log"]  # no results folder, no hidden temp folder
+
+
+def test_sigint_while_workers_solve_coalitions_exits_130_and_writes_nothing(generated,
+                                                                           tmp_path):
+    """`compare` with a pool of two spawned workers: the workers stop with the command."""
+    out = tmp_path / "results"
+    finished = interrupt_run_while_solving(generated, out, tmp_path / "compare.log",
+                                           "--workers", "2", command="compare",
+                                           started="comparing memberships", wait=2.5)
+    assert finished.returncode == 130, finished.stderr
+    assert finished.stderr.strip().splitlines() == [
+        "interrupted (Ctrl-C): stopped, no results half-written"]
+    assert folder_names(tmp_path) == ["compare.log"]
+
+
+def test_sigint_while_the_ortools_child_solves_exits_130_and_writes_nothing(generated,
+                                                                            tmp_path):
+    """The ortools back-end solves in a child process: Ctrl-C stops it with the command."""
+    out = tmp_path / "results"
+    finished = interrupt_run_while_solving(generated, out, tmp_path / "run.log",
+                                           "--solver", "ortools", wait=1.5)
+    assert finished.returncode == 130, finished.stderr
+    assert finished.stderr.strip().splitlines() == [
+        "interrupted (Ctrl-C): stopped, no results half-written"]
+    assert folder_names(tmp_path) == ["run.log"]
 
 
 def test_sigint_while_solving_keeps_the_previous_results(generated, tmp_path):
