@@ -56,10 +56,10 @@ _FEASIBLE_SOLUTION = 2  # HiGHS' kSolutionStatusFeasible
 #:
 #: Branching trusts pseudo-costs from the first observation (``mip_pscost_minreliable`` 0; by
 #: default a column is strong-branched until it has 8): on the facility-location instances
-#: strong branching took half the LP iterations and found little (OR-Library cap41-134 3.9 s -> 2.7 s of solver
-#: time, cap114 1.54 s -> 0.85 s, all at the published optima; capb_5000 after 60 s 17.02m ->
-#: 14.90m, gap 23% -> 12%); the North West, England and generated instances were unchanged
-#: (their trees have a few dozen nodes).
+#: strong branching took half the LP iterations and found little (OR-Library cap41-134 3.9 s
+#: -> 2.7 s of solver time, cap114 1.54 s -> 0.85 s, all at the published optima; 5 of the 12
+#: capa/b/c variants optimal within 60 s instead of 2); the North West, England and generated
+#: instances were unchanged (their trees have a few dozen nodes).
 MIP_OPTIONS = {
     "mip_heuristic_run_rins": False,
     "mip_heuristic_run_rens": False,
