@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
-import logging
+import signal
 import sys
+
+
+def _interrupted_while_starting(signum: int, frame: object) -> None:
+    """Ctrl-C while the imports below load (a second or so), before the command's own handling
+    exists: the same line and exit code as later, not a traceback from inside an import."""
+    sys.stderr.write("interrupted (Ctrl-C): stopped, no results half-written\n")
+    sys.exit(130)
+
+
+signal.signal(signal.SIGINT, _interrupted_while_starting)
+
+# the imports come after the handler, so that a Ctrl-C while they load is heard by it
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +31,9 @@ from optimiser.errors import InputError, Problem, SolveError
 from optimiser.loading import load_instance
 from optimiser.solvers import SOLVERS
 from optimiser.verify import verify_results
+
+# from here Ctrl-C raises KeyboardInterrupt, which OptimiseGroup turns into the same exit
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 console = Console(stderr=True)
 #: what --log FILE records: each command's stages with their times, warnings, errors, outputs

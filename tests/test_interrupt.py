@@ -188,3 +188,19 @@ def test_real_sigint_during_the_swap_waits_for_it_to_finish(monkeypatch, tmp_pat
     assert folder_names(tmp_path) == ["results"]
     assert folder_names(out) == ["new.csv"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_sigint_while_the_command_starts_exits_130_without_a_traceback(tmp_path):
+    """Ctrl-C during the imports (about a second before any command runs)."""
+    out = tmp_path / "results"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli", "run", str(EXAMPLE), "--out", str(out), "--quiet"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
+    time.sleep(0.15)
+    os.killpg(process.pid, signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines() == [
+        "interrupted (Ctrl-C): stopped, no results half-written"]
+    assert not out.exists()
