@@ -202,3 +202,15 @@ def test_an_unknown_solver_is_refused_with_the_choices():
     result = CliRunner().invoke(main, ["run", str(EXAMPLE), "--solver", "gurobi"])
     assert result.exit_code == 2
     assert "cbc" in result.output and "highs" in result.output and "ortools" in result.output
+
+
+def test_ortools_child_failure_is_an_error_result_with_its_last_line(monkeypatch, tmp_path):
+    import optimiser.solvers.ortools as ortools_backend
+
+    broken = tmp_path / "broken_child.py"
+    broken.write_text("import sys\nsys.exit('SCIP exploded: out of memory')\n")
+    monkeypatch.setattr(ortools_backend, "CHILD", broken)
+    result = get_solver("ortools").solve(knapsack_program(), SolverOptions())
+    assert result.status == "error"
+    assert not result.has_plan
+    assert result.message == "OR-Tools failed: SCIP exploded: out of memory"

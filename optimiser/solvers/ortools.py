@@ -62,6 +62,20 @@ def save_request(program: LinearProgram, options: SolverOptions, path: Path) -> 
              start_values=np.asarray(start_values, dtype=float))
 
 
+def run_child(request: Path, answer: Path, timeout: float) -> str | None:
+    """Solve ``request`` in a fresh interpreter, the plan to ``answer``; the failure, if any.
+    ``-P`` keeps the script's folder off sys.path, where ortools.py would shadow the ortools
+    package."""
+    try:
+        done = subprocess.run([sys.executable, "-P", str(CHILD), str(request), str(answer)],
+                              check=False, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "OR-Tools did not stop at its time limit"
+    if done.returncode != 0 or not answer.exists():
+        return "OR-Tools failed: " + (done.stderr.strip().splitlines() or ["no output"])[-1]
+    return None
+
+
 class OrtoolsSolver:
     name = "ortools"
 
@@ -75,22 +89,11 @@ class OrtoolsSolver:
             request, answer = Path(folder) / "request.npz", Path(folder) / "result.npz"
             save_request(program, options, request)
             started = time.perf_counter()
-            try:
-                # -P: the script's folder stays off sys.path, where ortools.py would
-                # shadow the ortools package
-                done = subprocess.run([sys.executable, "-P", str(CHILD), str(request),
-                                       str(answer)],
-                                      check=False, capture_output=True, text=True,
-                                      timeout=options.time_limit_s + GRACE_S)
-            except subprocess.TimeoutExpired:
-                return SolverResult(self.name, "error", None, None, None,
-                                    time.perf_counter() - started, None,
-                                    "OR-Tools did not stop at its time limit")
+            failure = run_child(request, answer, options.time_limit_s + GRACE_S)
             seconds = time.perf_counter() - started
-            if done.returncode != 0 or not answer.exists():
-                message = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            if failure is not None:
                 return SolverResult(self.name, "error", None, None, None, seconds, None,
-                                    f"OR-Tools failed: {message}")
+                                    failure)
             with np.load(answer) as found:
                 return self._result(found, program.is_mip, seconds, options.time_limit_s)
 
