@@ -89,8 +89,9 @@ def add_placement_variables(model: FrameworkModel, integer_places: bool,
     arcs["holder"] = holder_of[arcs["member"].to_numpy()]
     needs["holder"] = holder_of[needs["member"].to_numpy()]
     needs["u"] = program.add_variables("u", len(needs), 0.0, needs["places"].to_numpy())
-    need_row = {(a, n): i for i, (a, n) in enumerate(zip(needs["authority"], needs["need"]))}
-    arcs["need_row"] = [need_row[(a, n)] for a, n in zip(arcs["authority"], arcs["need"])]
+    need_keys = pd.MultiIndex.from_frame(needs[["authority", "need"]])
+    arcs["need_row"] = need_keys.get_indexer(
+        pd.MultiIndex.from_frame(arcs[["authority", "need"]]))
     offer_keys = pd.MultiIndex.from_frame(arcs[["provider", "placement_type"]])
     arcs["offer_row"] = pd.factorize(offer_keys)[0]
     model.arcs, model.needs = arcs, needs
@@ -151,13 +152,23 @@ def add_tier_variables(model: FrameworkModel) -> None:
 
 
 def _group_of_arcs(model: FrameworkModel) -> np.ndarray:
-    """Index of the tier group whose scope holds each arc's offer, -1 if none."""
-    lookup: dict[tuple[str, str | None], int] = {
-        (g.provider, g.scope): i for i, g in enumerate(model.market.groups)}
-    return np.array([
-        lookup.get((p, t), lookup.get((p, None), -1))
-        for p, t in zip(model.arcs["provider"], model.arcs["placement_type"])
-    ], dtype=int)
+    """Index of the tier group whose scope holds each arc's offer, -1 if none: the group of
+    the arc's (provider, type) if there is one, else its provider's group over all types."""
+    groups = model.market.groups
+    typed = [(i, g.provider, g.scope) for i, g in enumerate(groups) if g.scope is not None]
+    whole = [(i, g.provider) for i, g in enumerate(groups) if g.scope is None]
+    arcs = model.arcs
+    found = np.full(len(arcs), -1, dtype=int)
+    if typed:
+        index, providers, scopes = zip(*typed)
+        keys = pd.MultiIndex.from_arrays([providers, scopes])
+        at = keys.get_indexer(pd.MultiIndex.from_frame(arcs[["provider", "placement_type"]]))
+        found = np.where(at >= 0, np.asarray(index)[at], -1)
+    if whole:
+        index, providers = zip(*whole)
+        at = pd.Index(providers).get_indexer(arcs["provider"])
+        found = np.where((found < 0) & (at >= 0), np.asarray(index)[at], found)
+    return found
 
 
 def _group_bounds(model: FrameworkModel) -> pd.DataFrame:
