@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
 
 def _interrupted_while_starting(signum: int, frame: object) -> None:
     """Ctrl-C while the imports below load (a second or so), before the command's own handling
-    exists: the same line and exit code as later, not a traceback from inside an import."""
+    exists: the same line and exit code as later, not a traceback from inside an import.
+    The process ends at once (``os._exit``): nothing has been written yet, and an exception
+    raised here can land in an import's callback, which ignores it and carries on."""
     sys.stderr.write("interrupted (Ctrl-C): stopped, no results half-written\n")
-    sys.exit(130)
+    sys.stderr.flush()
+    os._exit(130)
 
 
 signal.signal(signal.SIGINT, _interrupted_while_starting)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -62,9 +63,23 @@ def default_workers() -> int:
 # --------------------------------------------------------------------------- worker side
 
 def _set_shared(shared: tuple) -> None:
-    """Initializer of a local worker process: keep the shared argument, ``(value,)`` or ``()``."""
+    """Initializer of a local worker process: keep the shared argument, ``(value,)`` or ``()``,
+    and leave Ctrl-C to the main process (see ``TaskPool.close``)."""
     global _SHARED
     _SHARED = shared
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End a pool's processes now (Ctrl-C, or an error in the main process). A terminal's
+    Ctrl-C reaches every process of the group; left to itself a worker would stop in the middle
+    of a solve and shut down around HiGHS' running threads, printing C++ "terminate called"
+    noise. So workers ignore SIGINT (``_set_shared``) and the main process ends them with
+    SIGTERM, which stops them at once. ``ProcessPoolExecutor`` has no public way to stop a
+    running task before Python 3.14 (``terminate_workers``), hence ``_processes``."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        if process.is_alive():
+            process.terminate()
 
 
 def _local_call(function: Callable, args: tuple) -> Any:
@@ -120,7 +135,11 @@ class TaskPool:
 
     def close(self, cancel: bool = False) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+            if cancel:
+                _stop_workers(self._pool)
+            # no cancel_futures: the pool marks the dead workers' tasks broken itself, and
+            # Python 3.11 raises in its manager thread for a task both cancelled and broken
+            self._pool.shutdown(wait=not cancel)
             self._pool = None
         if self._client is not None:
             self._client.close()
@@ -163,17 +182,13 @@ class TaskPool:
         results: list = [None] * len(tasks)
         pending = {self._pool.submit(_local_call, function, args): index
                    for index, args in enumerate(tasks)}
-        try:
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    index = pending.pop(future)
-                    results[index] = future.result()
-                    tick(index)
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
+        # on an error or Ctrl-C the tasks still running are ended by ``close(cancel=True)``
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                index = pending.pop(future)
+                results[index] = future.result()
+                tick(index)
         return results
 
     def _connect(self) -> None:

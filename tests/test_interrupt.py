@@ -34,7 +34,7 @@ def folder_names(parent: Path) -> list[str]:
 
 def interrupt_run_while_solving(instance: Path, out: Path, log: Path, *options: str,
                                 command: str = "run", started: str = "solving",
-                                wait: float = 0.3) -> subprocess.CompletedProcess:
+                                wait: float = 0.1) -> subprocess.CompletedProcess:
     """Start `optimise run` (or ``command``), wait until its log says ``started`` and ``wait``
     seconds more, then press Ctrl-C (SIGINT to its process group, as a terminal does, so any
     worker or solver child gets it too). Every process of the group must be gone after."""
@@ -50,7 +50,7 @@ def interrupt_run_while_solving(instance: Path, out: Path, log: Path, *options: 
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, f"the {command} never started solving"
         time.sleep(0.05)
-    time.sleep(wait)
+    time.sleep(wait)  # the log line comes just before the solving: any wait is inside it
     os.killpg(process.pid, signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     assert "results written" not in stdout, f"the {command} finished before the interrupt"
@@ -72,10 +72,11 @@ def assert_group_gone(group: int, seconds: float = 10.0) -> None:
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> Path:
-    # 12 authorities, 60 providers, 4 types: about 2 s of solving (12 baselines, the consortium
-    # and the fairness reference), long enough to be interrupted in the middle
+    # 30 authorities, 120 providers, 4 types: about 1.8 s of solving (30 baselines, the
+    # consortium and the fairness reference) on an idle machine, long enough to be interrupted
+    # in the middle (12 x 60 took 0.7 s once HiGHS got faster, and a run finished first)
     folder = tmp_path_factory.mktemp("generated") / "instance"
-    return write_instance(generate_instance(12, 60, 4, seed=1), folder)
+    return write_instance(generate_instance(30, 120, 4, seed=1), folder)
 
 
 def test_sigint_while_solving_exits_130_and_writes_nothing(generated, tmp_path):
