@@ -89,12 +89,15 @@ def test_sigint_while_solving_exits_130_and_writes_nothing(generated, tmp_path):
     assert folder_names(tmp_path) == ["run.log"]  # no results folder, no hidden temp folder
 
 
+@pytest.mark.parametrize("solver", ["highs", "ortools"])
 def test_sigint_while_workers_solve_coalitions_exits_130_and_writes_nothing(generated,
-                                                                           tmp_path):
-    """`compare` with a pool of two spawned workers: the workers stop with the command."""
+                                                                           tmp_path, solver):
+    """`compare` with a pool of two spawned workers: the workers (and, with ortools, their
+    solver children) stop with the command."""
     out = tmp_path / "results"
     finished = interrupt_run_while_solving(generated, out, tmp_path / "compare.log",
-                                           "--workers", "2", command="compare",
+                                           "--workers", "2", "--solver", solver,
+                                           command="compare",
                                            started="comparing memberships", wait=2.5)
     assert finished.returncode == 130, finished.stderr
     assert finished.stderr.strip().splitlines() == [

@@ -8,6 +8,7 @@ status, objective, bound and values.
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import numpy as np
@@ -73,4 +74,8 @@ def main(request_path: str, result_path: str) -> None:
 
 
 if __name__ == "__main__":
+    # a child of a pool worker inherits its ignored SIGINT (optimiser.executor): restore the
+    # default so that a terminal's Ctrl-C ends it while it loads and builds too (SCIP hears
+    # Ctrl-C itself while it solves)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     main(*sys.argv[1:3])
