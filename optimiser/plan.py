@@ -75,7 +75,7 @@ def read_plan(model: FrameworkModel, result: SolverResult) -> Plan:
     # float sums with it, so files would differ in their last digit from run to run
     providers = market.providers
     held = providers["provider"].isin(contracted)
-    shared_contract = float(providers.loc[held, "contract_cost_year"].sort_index().sum())
+    shared_contract = float(providers.loc[held, "contract_cost_year"].sum())
     shared_void = float(tiers["void_cost"].sum()) if len(tiers) else 0.0
     member_cost = _member_costs(model, arcs, needs, shared_contract + shared_void)
     return Plan(model, result, arcs, needs, tiers, frozenset(contracted), member_cost,
