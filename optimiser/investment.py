@@ -73,7 +73,7 @@ from models.framework import build_framework_model
 from optimiser.market import build_market, service_pairs
 from optimiser.records import Instance
 from optimiser.schema import Distance, Offer, Provider
-from optimiser.solvers.highs import _highs_lp
+from optimiser.solvers.highs import _highs_lp, new_highs
 
 INVESTMENT = "investment.csv"
 #: one row per candidate, best first. saving_per_place_year: s(a,t) from the duals (module
@@ -249,8 +249,7 @@ def _fixed_lp(model, plan_model, plan_values: np.ndarray, candidate_rows: np.nda
 
 
 def _highs(lp, time_limit: float) -> highspy.Highs:
-    highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)
+    highs = new_highs()
     highs.setOptionValue("time_limit", float(time_limit))
     highs.setOptionValue("threads", 1)
     highs.setOptionValue("random_seed", 0)

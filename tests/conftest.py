@@ -73,3 +73,23 @@ def north_west_results(tmp_path_factory, worker_id):
             assert result.exit_code == 0, result.output
         fcntl.flock(lock, fcntl.LOCK_UN)
     return folder
+
+
+#: the installed `optimise` console script of this environment, as a user runs it
+OPTIMISE = Path(__import__("sys").executable).with_name("optimise")
+
+
+def run_optimise(*args: str, cwd: Path | None = None, timeout: float = 600,
+                 env: dict | None = None, input: str | None = None):
+    """Run the installed ``optimise`` command in a subprocess, as a user would.
+
+    Returns the ``CompletedProcess`` with ``stdout`` and ``stderr`` as text. The terminal width
+    is fixed at 80 columns (``COLUMNS``) unless ``env`` says otherwise, so screen tests see what
+    a narrow terminal or a pipe shows.
+    """
+    import os
+    import subprocess
+
+    environment = {**os.environ, "COLUMNS": "80", **(env or {})}
+    return subprocess.run([str(OPTIMISE), *map(str, args)], cwd=cwd, env=environment,
+                          capture_output=True, text=True, timeout=timeout, input=input)

@@ -7,6 +7,8 @@ bound deterministic: the same program gives the same plan, byte for byte.
 
 from __future__ import annotations
 
+import ctypes
+import os
 import time
 
 import highspy
@@ -117,14 +119,52 @@ def _wait(highs: highspy.Highs) -> None:
         done = highs.wait(0.1)[0]
 
 
+_banner_silenced = False
+
+
+def new_highs() -> highspy.Highs:
+    """A silent ``Highs`` object.
+
+    HiGHS 1.16 prints a two-line banner ("Running HiGHS ... Copyright") to the process's
+    standard output when the first ``Highs`` of a process is made, before any option can be
+    set. That text would corrupt ``--json`` and break the progress bars, in the main process
+    and in every worker. The first construction in each process therefore runs with file
+    descriptor 1 pointed at ``/dev/null`` (C stdio flushed before it is restored, so nothing
+    buffered leaks later); later ones print nothing anyway.
+    """
+    global _banner_silenced
+    if _banner_silenced:
+        highs = highspy.Highs()
+    else:
+        highs = _constructed_without_stdout()
+        _banner_silenced = True
+    highs.setOptionValue("output_flag", False)
+    return highs
+
+
+def _constructed_without_stdout() -> highspy.Highs:
+    libc = ctypes.CDLL(None)
+    libc.fflush(None)
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            try:
+                return highspy.Highs()
+            finally:
+                libc.fflush(None)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 class HighsSolver:
     name = "highs"
 
     def solve(self, program: LinearProgram, options: SolverOptions) -> SolverResult:
         if program.num_cols == 0:
             return trivial_result(program, self.name)
-        highs = highspy.Highs()
-        highs.setOptionValue("output_flag", False)
+        highs = new_highs()
         highs.setOptionValue("time_limit", float(options.time_limit_s))
         highs.setOptionValue("mip_rel_gap", float(program.gap(options.mip_gap)))
         highs.setOptionValue("threads", int(options.threads))
