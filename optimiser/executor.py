@@ -38,6 +38,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Self
 
 from optimiser.errors import InputError, Problem
+from optimiser.parent_watch import end_with_parent
 
 EXECUTORS = ("local", "dask")
 
@@ -62,12 +63,14 @@ def default_workers() -> int:
 
 # --------------------------------------------------------------------------- worker side
 
-def _set_shared(shared: tuple) -> None:
+def _set_shared(shared: tuple, parent_pid: int) -> None:
     """Initializer of a local worker process: keep the shared argument, ``(value,)`` or ``()``,
-    and leave Ctrl-C to the main process (see ``TaskPool.close``)."""
+    leave Ctrl-C to the main process (see ``TaskPool.close``), and end with the main process
+    if it is killed outright (``optimiser.parent_watch``)."""
     global _SHARED
     _SHARED = shared
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    end_with_parent(parent_pid)
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
@@ -178,7 +181,7 @@ class TaskPool:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_set_shared, initargs=(self._shared,))
+                initializer=_set_shared, initargs=(self._shared, os.getpid()))
         results: list = [None] * len(tasks)
         pending = {self._pool.submit(_local_call, function, args): index
                    for index, args in enumerate(tasks)}

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -43,6 +44,7 @@ import pandas as pd
 
 from optimiser.errors import InputError, Problem, SolveError
 from optimiser.outputs import MONEY_DP, PLACES_DP, RATIO_DP
+from optimiser.parent_watch import end_with_parent
 from optimiser.records import Instance
 from optimiser.run import RunOutcome, choose_members, run
 from optimiser.tables import excess_over_standalone
@@ -291,7 +293,8 @@ def solve_all(scenarios: Sequence[Scenario], members: list[str], workers: int = 
         return results
     results: list[Figures | None] = [None] * len(scenarios)
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(scenarios)), mp_context=context)
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(scenarios)), mp_context=context,
+                               initializer=end_with_parent, initargs=(os.getpid(),))
     try:
         pending = {pool.submit(solve_scenario, s.instance, members): i
                    for i, s in enumerate(scenarios)}

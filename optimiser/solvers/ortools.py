@@ -16,6 +16,7 @@ incumbent as feasible, which is what our statuses mean.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -67,7 +68,8 @@ def run_child(request: Path, answer: Path, timeout: float) -> str | None:
     ``-P`` keeps the script's folder off sys.path, where ortools.py would shadow the ortools
     package."""
     try:
-        done = subprocess.run([sys.executable, "-P", str(CHILD), str(request), str(answer)],
+        done = subprocess.run([sys.executable, "-P", str(CHILD), str(request), str(answer),
+                               str(os.getpid())],
                               check=False, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return "OR-Tools did not stop at its time limit"

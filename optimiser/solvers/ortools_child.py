@@ -1,6 +1,7 @@
 """The child process of the ortools back-end (see ``optimiser.solvers.ortools``).
 
-Run as a script, ``python ortools_child.py REQUEST.npz RESULT.npz``: it imports numpy, scipy
+Run as a script, ``python ortools_child.py REQUEST.npz RESULT.npz [PARENT_PID]`` (with a
+parent's id it ends when that process dies: ``optimiser.parent_watch``): it imports numpy, scipy
 and OR-Tools only (never highspy, whose HiGHS library clashes with OR-Tools' own), builds the
 program in bulk with the model builder's sparse-data call, solves it with SCIP and saves the
 status, objective, bound and values.
@@ -78,4 +79,9 @@ if __name__ == "__main__":
     # default so that a terminal's Ctrl-C ends it while it loads and builds too (SCIP hears
     # Ctrl-C itself while it solves)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if len(sys.argv) > 3:
+        # the package, not highspy: optimiser/__init__ and parent_watch import no solver
+        from optimiser.parent_watch import end_with_parent
+
+        end_with_parent(int(sys.argv[3]))
     main(*sys.argv[1:3])
