@@ -22,7 +22,10 @@ runs: the whole run with ``solver=cbc`` or ``solver=ortools``);
 lower bound. ``--no-reference`` skips them.
 
 Every case runs in a fresh spawned process, so its peak memory (``ru_maxrss`` of that process)
-is its own. Whole runs time their standalone baselines as one phase (``baselines_s``: from 40
+is its own. For the example and the real instances, ``command_s`` and ``command_peak_mb`` are
+the installed ``optimise run INSTANCE`` as a user types it (reading, baselines, consortium,
+investment signals, sufficiency, result files and reports), in a subprocess: their targets are
+judged on that, since it is what a user waits for. Whole runs time their standalone baselines as one phase (``baselines_s``: from 40
 members they run in worker processes); ``solve_s`` is the solver's own seconds in the rest of
 the run and ``build_s`` the rest (building the models, reading the plans, post-processing).
 
@@ -37,6 +40,7 @@ import argparse
 import csv
 import multiprocessing
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -185,11 +189,29 @@ def _bigm_reference(instance, limit: float) -> float | str:
 # --------------------------------------------------------------------------- cases
 
 
+def _command(folder: Path, *options: str) -> dict:
+    """The installed ``optimise run`` as a user types it (reports included): wall seconds and
+    the peak memory of its largest process (``ru_maxrss`` of the waited-for children, taken in
+    this case's own fresh process)."""
+    command = Path(sys.executable).with_name("optimise")
+    with tempfile.TemporaryDirectory() as out:
+        started = time.perf_counter()
+        done = subprocess.run([str(command), "run", str(folder), "--quiet", "--out",
+                               str(Path(out) / "results"), *options],
+                              capture_output=True, text=True, check=False)
+        seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"optimise run {folder} failed: {done.stderr.strip()[-500:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"command_s": seconds, "command_peak_mb": peak}
+
+
 def case_example(references: bool, limit: float) -> dict:
     from optimiser.loading import load_instance
 
     instance = load_instance(ROOT / "instances" / "example")
     row = _whole_run("example (whole run)", instance, 3_456_060.0)
+    row.update(_command(ROOT / "instances" / "example"))
     return _with_references(row, instance, references, limit, whole=True)
 
 
@@ -199,6 +221,8 @@ def case_real(name: str, references: bool, limit: float, time_limit: float | Non
     overrides = {} if time_limit is None else {"time_limit_s": str(time_limit)}
     instance = load_instance(ROOT / "instances" / name, overrides)
     row = _whole_run(f"{name} (whole run)", instance)
+    limit_option = () if time_limit is None else ("--time-limit", str(time_limit))
+    row.update(_command(ROOT / "instances" / name, *limit_option))
     return _with_references(row, instance, references, limit, whole=True)
 
 
@@ -273,7 +297,7 @@ def _isolated(function, args: tuple, references: bool, limit: float) -> dict:
 
 # --------------------------------------------------------------------------- report
 
-COLUMNS = ["case", "status", "total_s", "baselines_s", "build_s", "solve_s", "solves", "target_s",
+COLUMNS = ["case", "status", "command_s", "command_peak_mb", "total_s", "baselines_s", "build_s", "solve_s", "solves", "target_s",
            "met", "cbc_s", "cbc_ratio", "ortools_s", "ortools_ratio", "bigm_s", "bigm_ratio",
            "rows", "columns", "nonzeros", "integers", "objective", "expected", "gap", "peak_mb"]
 
@@ -296,7 +320,9 @@ def _ratio(reference, seconds: float) -> str:
 def finish(row: dict) -> dict:
     target = _target(row["case"])
     row["target_s"] = target
-    row["met"] = "" if target is None else ("yes" if row["total_s"] <= target else "no")
+    # a real instance's target is what the user waits for: the whole command, reports included
+    seconds = row.get("command_s", row["total_s"])
+    row["met"] = "" if target is None else ("yes" if seconds <= target else "no")
     for key in (*BACKENDS, "bigm"):
         if f"{key}_s" in row:
             row[f"{key}_ratio"] = _ratio(row[f"{key}_s"], row["total_s"])
@@ -376,9 +402,11 @@ def main() -> None:
         row = finish(_isolated(function, case_args, not args.no_reference,
                                args.reference_limit))
         rows.append(row)
+        command = (f"; the command {row['command_s']:.2f} s, {row['command_peak_mb']:.0f} MB"
+                   if "command_s" in row else "")
         print(f"{row['case']}: {row['status']} in {row['total_s']:.2f} s "
-              f"(solver {row['solve_s']:.2f} s), {row['peak_mb']:.0f} MB", file=sys.stderr,
-              flush=True)
+              f"(solver {row['solve_s']:.2f} s), {row['peak_mb']:.0f} MB{command}",
+              file=sys.stderr, flush=True)
     print_table(rows)
     print_verdicts(rows)
     if args.csv:

@@ -85,6 +85,9 @@ def _solve_volume(market: Market, solve: SolveFn, standalone: dict[str, float] |
        of the untracked one instead of adding 269,000 per-member spend copies. A repaired plan
        that is cheaper than what the rounds found (e.g. they stopped at the time limit) is
        kept, as ``feasible`` with its gap to the best bound.
+       When the relaxation itself stopped at the time limit, the rounds are skipped and the
+       repaired plan is returned as ``feasible`` with its gap to the relaxation's bound: each
+       round is a larger MILP than the relaxation and would stop at the same limit.
     """
     policy = market.instance.policy
     model = build_framework_model(market, standalone, individual_rationality,
@@ -100,7 +103,9 @@ def _solve_volume(market: Market, solve: SolveFn, standalone: dict[str, float] |
         return model, result
     relaxation = (model, result)
     repaired = _repair(market, solve, standalone, relaxation, tuple(above))
-    if repaired is not None and repaired[1].status == "optimal":
+    if repaired is not None and (repaired[1].status == "optimal" or result.status != "optimal"):
+        # a relaxation stopped at the time limit: each MILP round would run to the limit
+        # again on a larger model (England on a loaded machine: 7+ minutes, 4.3 GB)
         repaired[0].relaxation = relaxation
         return repaired
     model, result = _lazy_rounds(market, solve, standalone, relaxation, tuple(above))

@@ -285,9 +285,9 @@ def test_cli_run_writes_sufficiency_and_investment_and_verifies(tmp_path):
         "authority,placement_type,demand,local_max_consortium,local_max_alone,placed_local,"
         "bottleneck")
     lines = (out / "investment.csv").read_text().splitlines()
-    assert lines[0] == ("rank,authority,placement_type,saving_per_place_year,resolve_saving,"
-                        "price_assumed_weekly,serves")
-    assert lines[1].startswith("1,A4,foster_standard,19050.0,19050.0,800.0,")
+    assert lines[0] == ("rank,authority,placement_type,saving_per_place_year,exact,"
+                        "resolve_saving,price_assumed_weekly,serves")
+    assert lines[1].startswith("1,A4,foster_standard,19050.0,true,19050.0,800.0,")
     summary = json.loads((out / "summary.json").read_text())
     assert len(summary["investment"]) == 10
     assert summary["investment"][0]["saving_per_place_year"] == pytest.approx(19_050)
@@ -325,3 +325,24 @@ def test_equal_voice_signals_use_the_volume_objective_over_the_plans_integers():
     signals = investment_signals(outcome)
     assert signals.objective <= outcome.plan.total_cost * (1 + 1e-9)
     assert np.all(np.diff(signals.table["saving_per_place_year"].to_numpy()) <= 0)
+
+
+def test_only_candidates_that_can_reach_the_top_are_solved_and_the_top_is_unchanged():
+    """Candidates are solved in falling order of their upper bound s and solving stops once no
+    candidate left can enter the top: the top's savings equal solving every candidate, and
+    every candidate left unsolved carries its bound, at least its exact saving."""
+    from optimiser.investment import CandidateLP, _exact_savings
+
+    outcome = run(load_instance(EXAMPLE))
+    lp = CandidateLP(outcome)
+    bound = lp.priced_bound()
+    every, every_exact, _, _ = _exact_savings(lp, bound, top=len(bound))
+    assert every_exact.all()
+    for top in (1, 2, 3):
+        saving, exact, _, _ = _exact_savings(lp, bound, top=top)
+        kth = sorted(every, reverse=True)[top - 1]
+        assert set(np.flatnonzero(every >= kth)) <= set(np.flatnonzero(exact))
+        assert saving[exact] == pytest.approx(every[exact], abs=1e-6)
+        assert (saving[~exact] >= every[~exact] - 1e-6).all()
+        assert (saving[~exact] <= kth + 1e-6).all()
+    assert not _exact_savings(lp, bound, top=1)[1].all(), "the example should prune some"

@@ -78,3 +78,38 @@ def test_a_repaired_run_reports_the_relaxation_as_the_price_of_fairness_referenc
         assert outcome.reference_cost <= outcome.plan.total_cost + 1e-6 * outcome.reference_cost
         return
     pytest.fail("no seed took the repair path")
+
+
+def test_a_relaxation_stopped_at_the_time_limit_is_repaired_without_milp_rounds():
+    """When the relaxation stops at its time limit, the repaired plan is returned as
+    ``feasible`` with its gap to the relaxation's bound, and no MILP round is solved (each
+    would be a larger MILP stopping at the same limit: England on a loaded machine)."""
+    from dataclasses import replace
+
+    for seed in SEEDS:
+        instance = random_instance(seed, policy={"individual_rationality": True})
+        solve = solver_for(instance)
+        standalone = standalone_costs(instance, list(instance.authorities), solve).cost
+        mips = []
+
+        def stopped_at_the_limit(program, solve=solve, mips=mips):
+            result = solve(program)
+            if program.is_mip:
+                mips.append(result)
+                # what HiGHS reports at its time limit: a plan, a weaker bound, no proof
+                return replace(result, status="feasible", bound=result.objective * 0.99,
+                               gap=0.01)
+            return result
+
+        model, result = solve_consortium(build_market(instance), stopped_at_the_limit,
+                                         "volume", standalone, True)
+        if "repaired" not in result.message:
+            continue  # the relaxation's plan kept every member whole: nothing to repair
+        assert len(mips) == 1, "MILP rounds were solved after a time-limited relaxation"
+        assert result.status == "feasible"
+        assert result.bound == pytest.approx(mips[0].objective * 0.99)
+        plan = read_plan(model, result)
+        for a, cost in plan.member_cost.items():
+            assert cost <= standalone[a] + 0.01 + 1e-6 * abs(standalone[a]), (seed, a)
+        return
+    pytest.fail("no seed needed a repair")
