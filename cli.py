@@ -20,6 +20,7 @@ def _interrupted_while_starting(signum: int, frame: object) -> None:
 signal.signal(signal.SIGINT, _interrupted_while_starting)
 
 # the imports come after the handler, so that a Ctrl-C while they load is heard by it
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -96,8 +97,13 @@ executor_options = _options(
 
 #: the solver and the policy overrides (every command that solves)
 solver_options = _options(
-    click.option("--solver", type=click.Choice(sorted(SOLVERS))),
-    click.option("--time-limit", type=float, help="seconds per solve"),
+    click.option("--solver", type=click.Choice(sorted(SOLVERS)),
+                 help="highs: HiGHS in-process (installed with optimise); cbc: PuLP's bundled "
+                 "CBC; ortools: SCIP through OR-Tools (pip install 'optimise[ortools]') "
+                 "(default: the instance's policy, highs unless set)"),
+    click.option("--time-limit", type=float, metavar="SECONDS",
+                 help="seconds per solve (default: the instance's policy time_limit_s, 120 s "
+                 "unless set)"),
     click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
                  help="override any policy key (repeatable)"),
 )
@@ -119,11 +125,13 @@ def _print_warnings(warnings) -> None:
 
 # --quiet, --log and the progress of a command's stages ------------------------------------
 
-def _start_log(ctx: click.Context, _param: click.Parameter, path: str | None) -> None:
+def _start_log(ctx: click.Context, path: str) -> None:
     """Append this command's log to ``path``; the handler goes when the command ends (tests
-    run many commands in one process)."""
-    if path is None:
-        return
+    run many commands in one process). A log that would append to one of the command's
+    inputs, or land in a results folder (replaced whole), is refused."""
+    from optimiser.destination import check_log
+
+    check_log(Path(path), _inputs(ctx.params), _destination(ctx.info_name, ctx.params))
     try:
         handler = logging.FileHandler(path, mode="a", encoding="utf-8")
     except OSError as error:
@@ -142,10 +150,89 @@ def _start_log(ctx: click.Context, _param: click.Parameter, path: str | None) ->
 
 
 def log_option(command: Callable) -> Callable:
-    """``--log FILE``: append the command's stages, timings, warnings and errors to FILE."""
-    return click.option("--log", type=click.Path(dir_okay=False), callback=_start_log,
-                        expose_value=False, metavar="FILE",
-                        help="append progress, timings, warnings and errors to FILE")(command)
+    """``--log FILE``: append the command's stages, timings, warnings and errors to FILE.
+
+    The log opens as the command starts rather than as its option is parsed: only then are
+    the instance and the results folder known, which the log must stay out of."""
+    @functools.wraps(command)
+    def logged(*args: object, log_file: str | None = None, **params: object) -> object:
+        if log_file is not None:
+            _start_log(click.get_current_context(), log_file)
+        return command(*args, **params)
+
+    return click.option("--log", "log_file", type=click.Path(dir_okay=False), metavar="FILE",
+                        help="append progress, timings, warnings and errors to FILE")(logged)
+
+
+# where results go: --out, or the default folder; refused before any work if unsafe ---------
+
+#: the default folder of each command writing results: results/<instance>[--<membership>]<suffix>
+RESULT_SUFFIX = {"run": "", "stress": "-stress", "compare": "-compare", "guarantee": "-guarantee"}
+#: the parameters naming files a command reads (an instance folder stands for its files)
+INSTANCE_PARAMS = ("instance", "into")
+FILE_PARAMS = ("episodes", "mapping", "postcodes", "own_demand", "price_list")
+
+
+def _inputs(params: dict) -> set[Path]:
+    """Every file the command reads, resolved: results and logs must never land on them."""
+    from optimiser.destination import instance_files
+
+    files: set[Path] = set()
+    for name in INSTANCE_PARAMS:
+        if params.get(name):
+            files |= instance_files(params[name])
+    for name in FILE_PARAMS:
+        given = params.get(name)
+        files |= {Path(p).resolve() for p in ([given] if isinstance(given, str) else given or ())}
+    return files
+
+
+def _membership(params: dict) -> str | None:
+    """The folder name of the membership the command plans (None: every authority)."""
+    from optimiser.destination import membership_slug, slug
+
+    if "consortia" in params:  # compare: each membership asked for, in order
+        names = [*params["consortia"], *(m.partition("=")[0] for m in params["ad_hoc"])]
+        return "+".join(slug(name) for name in names) or None
+    return membership_slug(params.get("consortium"), _member_list(params.get("members")) or ())
+
+
+def _destination(command: str | None, params: dict) -> Path | None:
+    """Where ``command`` writes its results folder: ``--out``, or its default; None when it
+    writes none."""
+    from optimiser.destination import default_folder
+
+    if command == "demand":  # its folder is written unless only --into was asked for
+        if params.get("out") or not params.get("into"):
+            return Path(params["out"]) if params.get("out") else \
+                _default_out(f"{params['authority']}-demand")
+        return None
+    if command not in RESULT_SUFFIX:
+        return None
+    if params.get("out"):
+        return Path(params["out"])
+    return default_folder(params["instance"], _membership(params), RESULT_SUFFIX[command])
+
+
+def _results_folder() -> Path | None:
+    """This command's results folder, checked before any solve: exit 2 now, not after an hour,
+    if writing it could lose a user's file or cannot succeed (``optimiser.destination``)."""
+    from optimiser.destination import check_results_folder
+
+    ctx = click.get_current_context()
+    folder = _destination(ctx.info_name, ctx.params)
+    return None if folder is None else check_results_folder(folder, _inputs(ctx.params))
+
+
+def _write_results(folder: Path, files: dict) -> Path:
+    """The files written whole into ``folder``, with the marker that lets a later command
+    replace it."""
+    from optimiser.destination import write_results
+
+    ctx = click.get_current_context()
+    written = write_results(folder, files, ctx.info_name, _inputs(ctx.params))
+    log.info("results written to %s", written)
+    return written
 
 
 class Stages:
@@ -206,18 +293,16 @@ def _add_reports(files: dict, reports: Callable, loaded, stages: Stages) -> None
         files.update(reports(loaded, files))
 
 
-def _deliver(files: dict, loaded, out: str | None, default: str, json_name: str,
-             as_json: bool, show: Callable[[dict], None], reports: Callable | None = None,
+def _deliver(files: dict, loaded, folder: Path, json_name: str, as_json: bool,
+             show: Callable[[dict], None], reports: Callable | None = None,
              quiet: bool = False) -> Path:
-    """The end of every analysis command: reports (when asked for), the files written whole,
-    then the JSON summary on stdout or the table on screen."""
-    from optimiser.writers import write_folder
-
+    """The end of every analysis command: reports (when asked for), the files written whole
+    into ``folder`` (:func:`_results_folder`), then the JSON summary on stdout or the table on
+    screen."""
     if reports is not None:
         with Stages(1, quiet) as stages:
             _add_reports(files, reports, loaded, stages)
-    folder = write_folder(Path(out) if out else _default_out(default), files)
-    log.info("results written to %s", folder)
+    _write_results(folder, files)
     if as_json:
         click.echo(files[json_name], nl=False)
     else:
@@ -231,12 +316,16 @@ def _deliver(files: dict, loaded, out: str | None, default: str, json_name: str,
 @log_option
 def validate(instance: str) -> None:
     """Check INSTANCE (a folder, a manifest or a workbook) and report every problem."""
+    from rich.text import Text
+
+    from optimiser.reports.formats import counted
+
     loaded = _load(instance)
-    click.echo(
-        f"{loaded.name}: valid ({len(loaded.authorities)} authorities, "
-        f"{len(loaded.providers)} providers, {len(loaded.offers)} offers, "
-        f"{len(loaded.placement_types)} placement types)"
-    )
+    # wrapped between words at the screen's width, as the other commands' summaries are
+    Console().print(Text(
+        f"{loaded.name}: valid ({counted(len(loaded.authorities), 'authority', 'authorities')}, "
+        f"{counted(len(loaded.providers), 'provider')}, {counted(len(loaded.offers), 'offer')}, "
+        f"{counted(len(loaded.placement_types), 'placement type')})"))
 
 
 def _overrides(settings: tuple[str, ...], **options: object) -> dict[str, str]:
@@ -256,17 +345,24 @@ def _member_list(members: str | None) -> list[str] | None:
 
 
 def _default_out(name: str) -> Path:
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name).strip("-.")
-    return Path("results") / (safe or "instance")
+    from optimiser.destination import slug
+
+    return Path("results") / slug(name)
 
 
 @main.command()
 @click.argument("instance", type=click.Path(exists=True, dir_okay=True, file_okay=True))
-@click.option("--out", type=click.Path(file_okay=False), help="results folder "
-              "(default results/<instance name>)")
-@click.option("--members", help="comma-separated authority ids forming the consortium")
+@click.option("--out", type=click.Path(file_okay=False), help="results folder: a new or "
+              "empty one, or one optimise wrote (default results/<instance folder>, "
+              "results/<instance folder>--<consortium> with --consortium)")
+@click.option("--members", help="comma-separated authority ids or names forming the "
+              "consortium, e.g. Bolton,Bury")
 @click.option("--consortium", help="a named consortium of the instance's consortia table")
-@click.option("--voice", type=click.Choice(["volume", "equal", "maxmin"]))
+@click.option("--voice", type=click.Choice(["volume", "equal", "maxmin"]),
+              help="whose costs the plan weighs: volume: the total (big members dominate); "
+              "equal: each member's cost relative to its cost alone, one voice each; maxmin: "
+              "the smallest saving % as large as it can be, then the total (default: the "
+              "instance's policy, volume unless set)")
 @solver_options
 @click.option("--json", "as_json", is_flag=True, help="print summary.json on stdout")
 @click.option("--investment/--no-investment", default=True, show_default=True,
@@ -286,8 +382,9 @@ def run(instance: str, out: str | None, members: str | None, consortium: str | N
     from optimiser.reports import run_reports
     from optimiser.run import run as run_instance
     from optimiser.sufficiency import SUFFICIENCY, local_sufficiency
-    from optimiser.writers import result_files, write_folder
+    from optimiser.writers import result_files
 
+    folder = _results_folder()
     overrides = _overrides(settings, voice=voice, solver=solver, time_limit_s=time_limit)
     loaded = _load(instance, overrides)
     with Stages(2 + investment + report, quiet) as stages:
@@ -301,13 +398,13 @@ def run(instance: str, out: str | None, members: str | None, consortium: str | N
             files = result_files(outcome, local_sufficiency(outcome), signals)
         if report:
             _add_reports(files, run_reports, loaded, stages)
-    folder = write_folder(Path(out) if out else _default_out(loaded.name), files)
-    log.info("results written to %s", folder)
+    _write_results(folder, files)
     if as_json:
         click.echo(files["summary.json"], nl=False)
     else:
         print_run(Console(), files["summary.json"], files["authorities.csv"], files["gaps.csv"],
-                  files[SUFFICIENCY], files.get(INVESTMENT))
+                  files[SUFFICIENCY], files.get(INVESTMENT),
+                  {t: p.name for t, p in loaded.placement_types.items()})
         click.echo(f"results written to {folder}")
 
 
@@ -329,17 +426,20 @@ def init(folder: str, xlsx: bool, force: bool) -> None:
 @main.command()
 @click.argument("instance", type=click.Path(exists=True, dir_okay=True, file_okay=True))
 @click.argument("results", type=click.Path(exists=True, dir_okay=True, file_okay=False))
-def verify(instance: str, results: str) -> None:
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="a policy key the run was given with --set (repeatable); any other "
+              "difference from the instance's policy is reported")
+def verify(instance: str, results: str, settings: tuple[str, ...]) -> None:
     """Recompute every figure in RESULTS (a run's output folder) from INSTANCE alone and check
     every constraint; exit 1 if anything disagrees."""
-    report = verify_results(load_instance(instance), Path(results))
-    if report.ok:
-        click.echo(f"{report.checks} checks, all agree")
-        return
-    click.echo(f"{len(report.disagreements)} of {report.checks} checks disagree:")
-    for disagreement in report.disagreements:
-        click.echo(f"  - {disagreement}")
-    sys.exit(1)
+    overrides = _overrides(settings)
+    own = load_instance(instance)
+    told = load_instance(instance, overrides) if overrides else own
+    report = verify_results(told, Path(results), file_policy=own.policy)
+    for line in report.lines():
+        click.echo(line)
+    if not report.ok:
+        sys.exit(1)
 
 
 @main.command()
@@ -362,10 +462,13 @@ def generate(authorities: int, providers: int, types: int, seed: int, force: boo
     check_destination(Path(out), overwrite=force)
     instance = generate_instance(authorities, providers, types, seed)
     folder = write_instance(instance, Path(out), overwrite=force)
+    from optimiser.reports.formats import counted
+
     click.echo(
-        f"{instance.name}: {len(instance.authorities)} authorities, "
-        f"{len(instance.providers)} providers, {len(instance.offers)} offers, "
-        f"{len(instance.tiers)} tiers written to {folder}"
+        f"{instance.name}: {counted(len(instance.authorities), 'authority', 'authorities')}, "
+        f"{counted(len(instance.providers), 'provider')}, "
+        f"{counted(len(instance.offers), 'offer')}, "
+        f"{counted(len(instance.tiers), 'tier')} written to {folder}"
     )
 
 
@@ -378,34 +481,37 @@ def generate(authorities: int, providers: int, types: int, seed: int, force: boo
 @click.option("--demand", "demand", multiple=True, metavar="SPEC",
               help="demand shock, e.g. +20%, -10%, +20%:foster_standard, +20%:E08000003 "
               "(repeatable, each its own scenario)")
-@click.option("--members", help="comma-separated authority ids forming the consortium")
+@click.option("--members", help="comma-separated authority ids or names forming the "
+              "consortium, e.g. Bolton,Bury")
 @click.option("--consortium", help="a named consortium of the instance's consortia table")
 @solver_options
 @click.option("--out", type=click.Path(file_okay=False), help="results folder "
-              "(default results/<instance name>-stress)")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="scenarios solved in parallel (spawned processes)")
+              "(default results/<instance folder>-stress)")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="scenarios solved in parallel, in spawned processes (default: all cores); "
+              "the results are the same whatever the number")
 @click.option("--json", "as_json", is_flag=True, help="print stress_summary.json on stdout")
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @log_option
 def stress(instance: str, fail: tuple[str, ...], n_minus_1: int | None, demand: tuple[str, ...],
            members: str | None, consortium: str | None, solver: str | None,
-           time_limit: float | None, settings: tuple[str, ...], out: str | None, workers: int,
-           as_json: bool, quiet: bool) -> None:
+           time_limit: float | None, settings: tuple[str, ...], out: str | None,
+           workers: int | None, as_json: bool, quiet: bool) -> None:
     """Re-plan INSTANCE under provider failures and demand shocks; report each scenario's
     change in cost, unmet places and local share per member, and the worst case."""
+    from optimiser.executor import default_workers
     from optimiser.stress import STRESS_SUMMARY, ProgressBar, print_stress, stress_files
     from optimiser.stress import stress as stress_instance
 
+    folder = _results_folder()
     overrides = _overrides(settings, solver=solver, time_limit_s=time_limit)
     loaded = _load(instance, overrides)
     with ProgressBar(console, enabled=not quiet) as progress:
         outcome = stress_instance(loaded, _member_list(members), consortium, fail=fail,
-                                  n_minus_1=n_minus_1 or 0, demand=demand, workers=workers,
-                                  progress=progress)
-    folder = _deliver(stress_files(outcome), loaded, out, f"{loaded.name}-stress",
-                      STRESS_SUMMARY, as_json,
-                      lambda files: print_stress(Console(), files[STRESS_SUMMARY]))
+                                  n_minus_1=n_minus_1 or 0, demand=demand,
+                                  workers=workers or default_workers(), progress=progress)
+    _deliver(stress_files(outcome), loaded, folder, STRESS_SUMMARY, as_json,
+             lambda files: print_stress(Console(), files[STRESS_SUMMARY]))
     if outcome.failed:
         raise SolveError(f"no plan for {len(outcome.failed)} scenario(s): "
                          f"{', '.join(outcome.failed)} (see {folder / STRESS_SUMMARY})")
@@ -416,23 +522,29 @@ def stress(instance: str, fail: tuple[str, ...], n_minus_1: int | None, demand: 
 @click.option("--consortium", "consortia", multiple=True, metavar="NAME",
               help="a named consortium to compare (repeatable; default: all of them)")
 @click.option("--members", "ad_hoc", multiple=True, metavar="NAME=a,b,c",
-              help="an ad-hoc membership: its name and comma-separated authority ids "
+              help="an ad-hoc membership: its name and comma-separated authority ids or names "
               "(repeatable)")
 @click.option("--exact-max", type=int, default=12, show_default=True,
               help="exact Shapley (all 2^n coalitions) up to this many members; sampled beyond")
 @click.option("--samples", type=int, default=200, show_default=True,
-              help="random member orders of sampled Shapley")
+              help="random member orders of sampled Shapley (drawn in whole blocks of the "
+              "members' rotations of one order, at least two blocks)")
 @click.option("--seed", type=int, default=0, show_default=True,
-              help="seed of the sampled orders (order k draws from (seed, k))")
+              help="seed of the sampled orders (block k draws from (seed, k))")
+@click.option("--precision", metavar="TARGET", help="sample Shapley until every member's "
+              "saving is within TARGET at 95%: 5%, £50k, or both as 5%,£50k (the larger)")
+@click.option("--time-limit-total", type=float, metavar="SECONDS",
+              help="begin no more sampled orders after this many seconds of the whole run")
 @executor_options
 @solver_options
 @click.option("--out", type=click.Path(file_okay=False), help="results folder "
-              "(default results/<instance name>-compare)")
+              "(default results/<instance folder>-compare)")
 @click.option("--json", "as_json", is_flag=True, help="print core.json on stdout")
 @display_options
 @log_option
 def compare(instance: str, consortia: tuple[str, ...], ad_hoc: tuple[str, ...], exact_max: int,
-            samples: int, seed: int, workers: int | None, executor: str, address: str | None,
+            samples: int, seed: int, precision: str | None, time_limit_total: float | None,
+            workers: int | None, executor: str, address: str | None,
             solver: str | None, time_limit: float | None, settings: tuple[str, ...],
             out: str | None, as_json: bool, quiet: bool, report: bool) -> None:
     """Compare memberships of INSTANCE side by side; per consortium, each member's marginal
@@ -442,6 +554,7 @@ def compare(instance: str, consortia: tuple[str, ...], ad_hoc: tuple[str, ...], 
     from optimiser.executor import ProgressBar
     from optimiser.reports import compare_reports
 
+    folder = _results_folder()
     overrides = _overrides(settings, solver=solver, time_limit_s=time_limit)
     loaded = _load(instance, overrides)
     log.info("comparing memberships ...")
@@ -449,11 +562,12 @@ def compare(instance: str, consortia: tuple[str, ...], ad_hoc: tuple[str, ...], 
     with ProgressBar(console, enabled=not quiet) as bar:
         outcome = compare_instance(loaded, consortia, ad_hoc, exact_max=exact_max,
                                    samples=samples, seed=seed, workers=workers,
-                                   executor=executor, address=address, bar=bar)
+                                   executor=executor, address=address, bar=bar,
+                                   precision=precision, time_limit_total=time_limit_total)
     log.info("comparing memberships: done in %.1f s", time.perf_counter() - started)
-    folder = _deliver(compare_files(outcome), loaded, out, f"{loaded.name}-compare", CORE_JSON,
-                      as_json, lambda files: print_compare(Console(), files),
-                      compare_reports if report else None, quiet)
+    _deliver(compare_files(outcome), loaded, folder, CORE_JSON, as_json,
+             lambda files: print_compare(Console(), files), compare_reports if report else None,
+             quiet)
     if outcome.failed:
         raise SolveError(f"no plan for {len(outcome.failed)} membership(s): "
                          f"{', '.join(outcome.failed)} (see {folder / 'compare.csv'})")
@@ -485,12 +599,13 @@ def compare(instance: str, consortia: tuple[str, ...], ad_hoc: tuple[str, ...], 
               help="policy demand_correlation: shared regional factor's correlation")
 @click.option("--years", type=int, help="policy contract_years: the contract horizon")
 @click.option("--growth", type=float, help="policy demand_growth_pct: demand growth, %/year")
-@click.option("--members", help="comma-separated authority ids forming the consortium")
+@click.option("--members", help="comma-separated authority ids or names forming the "
+              "consortium, e.g. Bolton,Bury")
 @click.option("--consortium", help="a named consortium of the instance's consortia table")
 @executor_options
 @solver_options
 @click.option("--out", type=click.Path(file_okay=False), help="results folder "
-              "(default results/<instance name>-guarantee)")
+              "(default results/<instance folder>-guarantee)")
 @click.option("--json", "as_json", is_flag=True, help="print guarantee_summary.json on stdout")
 @display_options
 @log_option
@@ -515,6 +630,7 @@ def guarantee(instance: str, sweep: bool, places: str | None, discount: float | 
     )
     from optimiser.guarantee import guarantee as guarantee_instance
 
+    folder = _results_folder()
     overrides = _overrides(settings, solver=solver, time_limit_s=time_limit, demand_cv=cv,
                            demand_correlation=correlation, contract_years=years,
                            demand_growth_pct=growth)
@@ -530,10 +646,125 @@ def guarantee(instance: str, sweep: bool, places: str | None, discount: float | 
                                      bar=bar)
     from optimiser.reports import guarantee_reports
 
-    _deliver(guarantee_files(outcome), loaded, out, f"{loaded.name}-guarantee",
-             GUARANTEE_SUMMARY, as_json,
+    _deliver(guarantee_files(outcome), loaded, folder, GUARANTEE_SUMMARY, as_json,
              lambda files: print_guarantee(Console(), files[GUARANTEE_SUMMARY]),
              guarantee_reports if report else None, quiet)
+
+
+@main.command()
+@click.argument("episodes", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--authority", required=True,
+              help="the authority's id in the instance (e.g. its GSS code, E08000025)")
+@click.option("--start", help="first day of the period (default: 1 April of the latest "
+              "return's year)")
+@click.option("--end", help="last day of the period (default: 31 March ending the latest "
+              "return's year)")
+@click.option("--mapping", type=click.Path(dir_okay=False), help="PLACE, PLACE_PROVIDER -> "
+              "placement_type table (default: the DfE codes' mapping shipped in "
+              "optimiser/data/ssda903_placements.csv)")
+@click.option("--postcodes", type=click.Path(dir_okay=False),
+              help="postcode sector lookup (sector, lat, lon) for the 20-mile locality")
+@click.option("--out", type=click.Path(file_okay=False), help="folder for demand.csv and "
+              "demand_summary.csv (default results/<authority>-demand unless --into)")
+@click.option("--into", type=click.Path(file_okay=False), help="instance folder whose demand "
+              "table gets this authority's rows (replacing the ones it has)")
+@click.option("--years", type=click.IntRange(1, 25), help="project this many contract years "
+              "from the entry and exit rates: demand.csv then holds the contract's demand "
+              "(the years' mean, sd with the trend) for `optimise guarantee`, forecast.csv "
+              "each year")
+@log_option
+def demand(episodes: tuple[str, ...], authority: str, start: str | None, end: str | None,
+           mapping: str | None, postcodes: str | None, out: str | None,
+           into: str | None, years: int | None) -> None:
+    """Demand per placement type from SSDA903 Episodes files (CSV, or the return's XML; one
+    per year's return): average places a day over a period, a year-to-year sd, entry and
+    exit rates and the share placed within 20 miles. Counts only: no child's data is
+    written."""
+    from optimiser.episode_demand import observe_files, summary_lines
+    from optimiser.forecast import forecast, forecast_lines
+    from optimiser.writers import csv_text
+
+    folder = _results_folder()
+    observed = observe_files([Path(e) for e in episodes], authority, start, end,
+                             Path(mapping) if mapping else None,
+                             Path(postcodes) if postcodes else None)
+    for line in summary_lines(observed):
+        click.echo(line)
+    rows, files = observed.demand, {"demand_summary.csv": csv_text(observed.summary)}
+    if years:
+        rows, projection = forecast(observed, years)
+        files["forecast.csv"] = csv_text(projection)
+        for line in forecast_lines(rows, years):
+            click.echo(line)
+    if into:
+        path = _merge_demand(Path(into), rows)
+        click.echo(f"{authority}'s demand merged into {path}")
+    if folder is not None:
+        _write_results(folder, {"demand.csv": csv_text(rows), **files})
+        click.echo(f"demand written to {folder}")
+
+
+def _merge_demand(instance: Path, rows) -> Path:
+    """Replace the authority's rows of INSTANCE's demand table; put the file back as it was
+    if the instance no longer validates (an unknown authority or placement type)."""
+    from optimiser.episode_demand import merged_demand
+
+    path, old, new = merged_demand(instance, rows)
+    staged = path.with_name(f".{path.name}.new")
+    staged.write_text(new, encoding="utf-8")
+    staged.replace(path)
+    try:
+        _load(str(instance))
+    except InputError:
+        path.write_text(old, encoding="utf-8")
+        console.print(f"[red]not merged:[/red] {escape(str(instance))} would not validate; "
+                      "its demand file is unchanged", highlight=False, soft_wrap=True)
+        raise
+    return path
+
+
+@main.command()
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--authorities", help="comma-separated authorities: names, GSS codes (E08000025) "
+              "or DfE codes (330)")
+@click.option("--region", help="every authority of an English region, e.g. 'West Midlands'")
+@click.option("--name", help="the instance's and its consortium's name (default: the region's, "
+              "or 'Consortium')")
+@click.option("--demand", "own_demand", type=click.Path(dir_okay=False), help="demand.csv "
+              "from `optimise demand`: replaces the DfE-based demand of its authorities")
+@click.option("--prices", "price_list", type=click.Path(dir_okay=False), help="price list "
+              "(price, weekly_price): base weekly prices in place of the assumed ones, by the "
+              "names of the weekly_price assumption (foster_standard, residential, ...)")
+@click.option("--sources", type=click.Path(file_okay=False), help="the raw public files "
+              "(default: the project's instances/sources)")
+@click.option("--force", is_flag=True, help="replace OUT if it exists and is not empty")
+@log_option
+def build(out: str, authorities: str | None, region: str | None, name: str | None,
+          own_demand: str | None, price_list: str | None, sources: str | None,
+          force: bool) -> None:
+    """Build an instance into folder OUT for any English authorities from the public data
+    shipped with the project (DfE counts, Ofsted register), with the shipped regions'
+    assumptions and a PROVENANCE.md."""
+    import shlex
+
+    from optimiser.build.custom import DEFAULT_SOURCES, build_custom
+    from optimiser.generate import check_destination
+
+    check_destination(Path(out), overwrite=force)
+    command = " ".join(["optimise build", shlex.quote(Path(out).name)]
+                       + [f"--{flag} {shlex.quote(value)}" for flag, value in
+                          (("authorities", authorities), ("region", region), ("name", name),
+                           ("demand", own_demand and Path(own_demand).name),
+                           ("prices", price_list and Path(price_list).name)) if value])
+    folder = build_custom(Path(out), _member_list(authorities), region, name,
+                          Path(own_demand) if own_demand else None,
+                          Path(sources) if sources else DEFAULT_SOURCES, command,
+                          Path(price_list) if price_list else None)
+    loaded = _load(str(folder))
+    click.echo(f"{loaded.name}: {len(loaded.authorities)} authorities, "
+               f"{len(loaded.providers)} providers, {len(loaded.offers)} offers, "
+               f"{sum(d.places for d in loaded.demand):,.1f} places of demand; "
+               f"written to {folder}")
 
 
 if __name__ == "__main__":

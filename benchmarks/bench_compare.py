@@ -13,10 +13,11 @@ new solves). The per-consortium times are wall times of its coalition solves (Sh
 marginal values) and of its core check (least core by constraint generation, and the plan's
 blocking coalition). The result files go to ``--out`` (default results/bench-compare).
 
-Each sampled order of the 24 members needs up to 22 new coalition values (the singletons and
-the grand coalition are shared), most of them large: on the North West a coalition of 10
-members takes about 3 s to value and one of 24 about 12 s, so an order costs about a minute of
-solver time. ``--samples`` is chosen to fit about ten minutes on a 2-core machine.
+Sampled Shapley draws blocks of the members' 24 rotations of one order (``optimiser.shapley``);
+a block needs up to 24 x 22 new coalition values, most of them large: on the North West a
+coalition of 10 members takes about 1 s to value and one of 24 about 4-12 s. ``--precision``
+(e.g. ``5%,£50k``) samples until every member is within it at 95%, ``--time-limit-total``
+stops beginning blocks after that many seconds.
 """
 
 from __future__ import annotations
@@ -76,6 +77,39 @@ class LogProgress:
             self._line()
 
 
+def engine_sample(instance_path: str, consortium: str, count: int, seed: int) -> None:
+    """CPU seconds per coalition value, a cold build of S's model against the engine's re-solve
+    of the consortium's model, on ``count`` random coalitions of ``consortium`` (interleaved, in
+    this process, so both see the same machine load), and the largest relative difference."""
+    import random
+
+    from optimiser.coalition_engine import CoalitionEngine
+    from optimiser.coalitions import coalition_value
+    from optimiser.run import solver_for
+
+    instance = load_instance(instance_path)
+    members = tuple(a for a in instance.authorities if a in set(instance.consortium(consortium)))
+    solve = solver_for(instance)
+    started = time.process_time()
+    engine = CoalitionEngine(instance, members)
+    build = time.process_time() - started
+    rng = random.Random(seed)
+    cold = warm = worst = 0.0
+    for _ in range(count):
+        size = rng.randint(1, len(members))
+        coalition = tuple(sorted(rng.sample(members, size), key=members.index))
+        started = time.process_time()
+        value = coalition_value(instance, coalition, solve).cost
+        cold += time.process_time() - started
+        started = time.process_time()
+        result = solve(engine.program(coalition))
+        warm += time.process_time() - started
+        worst = max(worst, abs(result.objective - value) / max(abs(value), 1.0))
+    print(f"{consortium}: {count} random coalitions, CPU s per value: cold build and solve "
+          f"{cold / count:.3f}, engine {warm / count:.3f} (x{cold / warm:.2f}; engine built "
+          f"once in {build:.2f} s); largest relative difference {worst:.1e}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instance", default=str(ROOT / "instances" / "north-west"))
@@ -85,13 +119,23 @@ def main() -> None:
                         help="sampled orders for consortia beyond --exact-max")
     parser.add_argument("--exact-max", type=int, default=12)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--precision", default=None,
+                        help="sample until every member is within it at 95%%, e.g. 5%%,£50k")
+    parser.add_argument("--time-limit-total", type=float, default=None)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--executor", default="local")
     parser.add_argument("--address", default=None)
     parser.add_argument("--out", default=str(ROOT / "results" / "bench-compare"))
     parser.add_argument("--quiet", action="store_true",
                         help="no progress bar (without a terminal, progress is logged instead)")
+    parser.add_argument("--engine-sample", type=int, default=0, metavar="N",
+                        help="only time N random coalitions of the (first) --consortium, cold "
+                        "against the coalition engine")
     args = parser.parse_args()
+    if args.engine_sample:
+        engine_sample(args.instance, (args.consortium or ["Greater Manchester"])[0],
+                      args.engine_sample, args.seed)
+        return
 
     started = time.perf_counter()
     instance = load_instance(args.instance)
@@ -101,7 +145,8 @@ def main() -> None:
     with progress as bar:
         outcome = compare(instance, args.consortium, exact_max=args.exact_max,
                           samples=args.samples, seed=args.seed, workers=args.workers,
-                          executor=args.executor, address=args.address, bar=bar)
+                          executor=args.executor, address=args.address, bar=bar,
+                          precision=args.precision, time_limit_total=args.time_limit_total)
     files = compare_files(outcome)
     write_folder(Path(args.out), files)
     wall = time.perf_counter() - started
@@ -135,20 +180,22 @@ def main() -> None:
     for entry in core["consortia"]:
         if entry["shapley_method"] != "sampled":
             continue
-        print(f"\n{entry['consortium']}: sampled Shapley saving, {entry['samples']} orders "
-              "(£ a year; s.e. = standard error of the estimate)")
-        print(f"{'authority':<28} {'Shapley saving':>15} {'s.e.':>12} {'s.e./|saving|':>14} "
-              f"{'plan saving':>14}")
+        print(f"\n{entry['consortium']}: sampled Shapley saving, {entry['samples']} orders, "
+              f"each within {entry['shapley_precision']} (stopped: {entry['shapley_stopped']}; "
+              "£ a year; s.e. = standard error, ±95% = half-width of the 95% interval)")
+        print(f"{'authority':<28} {'Shapley saving':>15} {'s.e.':>12} {'±95%':>12} "
+              f"{'±95%/|saving|':>14} {'plan saving':>14}")
         errors = []
         for r in rows:
             if r["consortium"] != entry["consortium"]:
                 continue
             saving, error = float(r["shapley_saving"]), float(r["std_error"])
+            half = float(r["half_width_95"])
             errors.append(error)
-            ratio = f"{error / abs(saving):.0%}" if saving else ""
+            ratio = f"{half / abs(saving):.0%}" if saving else ""
             plan = round(float(r["plan_saving"])) + 0  # no "-0"
-            print(f"{r['name']:<28} {saving:>15,.0f} {error:>12,.0f} {ratio:>14} "
-                  f"{plan:>14,}")
+            print(f"{r['name']:<28} {saving:>15,.0f} {error:>12,.0f} {half:>12,.0f} "
+                  f"{ratio:>14} {plan:>14,}")
         print(f"median standard error £{sorted(errors)[len(errors) // 2]:,.0f}, largest "
               f"£{max(errors):,.0f}")
     for warning in core["warnings"]:

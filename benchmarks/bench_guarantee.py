@@ -8,15 +8,22 @@ the default mode (SAA replications, evaluation, gap, VSS and EVPI).
 
 Prints the options table, the wall time, peak memory (this process and the largest worker),
 the model sizes, and the ratio of the wall time to a reference: the same number of scenario
-solves at the speed of one solve measured alone in this process, divided among the workers
-(1.0 = no overhead and perfect parallel speed-up; above 1, the cost of processes, task
-transfer and building each scenario's program).
+solves at the speed of one fresh solve (build, solve, read) measured alone in this process,
+divided among the workers (below 1: faster than building each scenario's program).
+
+``--against-fresh N`` also runs the sweep on N scenarios both ways, the kept models of
+``optimiser.recourse`` and every scenario built and solved afresh (the method before them,
+forced with ``OPTIMISE_GUARANTEE_FRESH``), checks that they give the same options table, and
+prints the ratio of their wall times.
+
+    python benchmarks/bench_guarantee.py --saa --against-fresh 100
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
@@ -36,6 +43,7 @@ from optimiser.guarantee import (
     guarantee_files,
 )
 from optimiser.loading import load_instance
+from optimiser.recourse import FRESH_ENV
 from optimiser.solvers import SolverOptions, get_solver
 
 REFERENCE_SOLVES = 40
@@ -89,6 +97,30 @@ def _pounds(value: float) -> str:
     return f"£{value:,.0f}"
 
 
+def against_fresh(instance, places: str, scenarios: int, workers: int) -> None:
+    """The sweep on ``scenarios`` scenarios with kept models and afresh: same table, ratio."""
+    settings = Settings(sweep=True, places=places, scenarios=scenarios)
+    walls, tables = {}, {}
+    for method in ("kept", "fresh"):
+        if method == "fresh":
+            os.environ[FRESH_ENV] = "1"
+        try:
+            started = time.perf_counter()
+            outcome = guarantee(instance, settings=settings, workers=workers)
+            walls[method] = time.perf_counter() - started
+        finally:
+            os.environ.pop(FRESH_ENV, None)
+        summary = json.loads(guarantee_files(outcome)[GUARANTEE_SUMMARY])
+        tables[method] = [(r["option"], round(r["expected_cost"] or 0, 0),
+                           round(r["expected_void_places"] or 0, 3), round(r["p_void"] or 0, 3))
+                          for r in summary["options"]]
+    same = tables["kept"] == tables["fresh"]
+    print(f"\n== sweep {places} on {scenarios} scenarios, {workers} worker(s): kept "
+          f"{walls['kept']:.1f} s, fresh {walls['fresh']:.1f} s, ratio "
+          f"{walls['fresh'] / walls['kept']:.1f}x; same table (cost to the pound, void places, "
+          f"P void): {same}")
+
+
 def run_case(instance, settings: Settings, workers: int, label: str) -> None:
     started = time.perf_counter()
     outcome = guarantee(instance, settings=settings, workers=workers)
@@ -138,8 +170,13 @@ def _solves(summary: dict) -> int:
     options = summary["options"]
     if summary["mode"] == "sweep":
         return len(options) * n
-    distinct = len({(o["commitments"], o["contracts"]) for o in options})
     saa = summary["settings"]
+    if summary["model_size"]["extensive_form"] is None:  # replications by enumeration
+        span = saa["range"]
+        firsts = 2 if span is None else span["high"] - max(span["low"], 1) + 2
+        return firsts * (saa["replications"] * saa["scenarios"] + n) + (
+            saa["replications"] * saa["scenarios"])
+    distinct = len({(o["commitments"], o["contracts"]) for o in options})
     return distinct * n + saa["replications"] * saa["scenarios"] + n
 
 
@@ -149,7 +186,10 @@ def main() -> None:
     parser.add_argument("--places", default="TV-BLOCK=0..30")
     parser.add_argument("--scenarios", type=int, default=500)
     parser.add_argument("--workers", type=int, default=default_workers())
-    parser.add_argument("--saa", action="store_true", help="also the default (SAA) mode")
+    parser.add_argument("--saa", action="store_true",
+                        help="also the default (SAA) mode, without and with --places")
+    parser.add_argument("--against-fresh", type=int, default=0, metavar="N",
+                        help="also time the sweep on N scenarios against fresh solves")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -159,6 +199,10 @@ def main() -> None:
              args.workers, f"sweep {args.places}")
     if args.saa:
         run_case(instance, Settings(), args.workers, "default mode (SAA, defaults)")
+        run_case(instance, Settings(places=args.places), args.workers,
+                 f"default mode (SAA) with --places {args.places}")
+    if args.against_fresh:
+        against_fresh(instance, args.places, args.against_fresh, args.workers)
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"\npeak RSS {own:.0f} MB (this process), {workers:.0f} MB (largest worker)")

@@ -1,7 +1,9 @@
 """Print the README's "North West in numbers" from a results folder of `optimise run`.
 
-    optimise run instances/north-west --out results/north-west
+    optimise run instances/north-west
     python instances/north_west_in_numbers.py results/north-west
+
+(``results/north-west`` is where `optimise run instances/north-west` writes by default.)
 
 Each authority's share of children placed within 20 miles in the plan (``local_share``:
 local_radius_km is 32.19 km = 20 miles) beside the DfE 2024 share of new placements within 20
@@ -20,6 +22,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from optimiser.build.sources import new_placements_within_20_miles
+
+
+USAGE = ("give one results folder: python instances/north_west_in_numbers.py RESULTS "
+         "(e.g. results/north-west)")
 
 
 def main(results: Path) -> None:
@@ -48,5 +54,22 @@ def main(results: Path) -> None:
               f"{row.placed_out_of_area:,.0f} | {row.unmet:,.0f} |")
 
 
+def missing(results: Path) -> str | None:
+    """Why ``results`` cannot be read as a run's results folder, or None."""
+    if not results.is_dir():
+        return (f"no results folder {results}: run `optimise run instances/north-west` first "
+                "(it writes results/north-west), or give the folder of your run")
+    absent = [name for name in ("summary.json", "authorities.csv", "gaps.csv")
+              if not (results / name).is_file()]
+    if absent:
+        return (f"{results} is not a results folder of `optimise run` "
+                f"(no {', '.join(absent)})")
+    return None
+
+
 if __name__ == "__main__":
+    problem = USAGE if len(sys.argv) != 2 else missing(Path(sys.argv[1]))
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        sys.exit(2)
     main(Path(sys.argv[1]))

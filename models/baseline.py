@@ -1,4 +1,4 @@
-"""The standalone baseline (SPEC section 5): what each member would pay commissioning alone.
+"""The standalone baseline (docs/model.md section 5): what each member would pay alone.
 
 B_a is the optimal cost_a of the same model with the single member {a}, voice ``volume``, no
 individual rationality, tiers reached by a's own volume, and the full contract cost of every

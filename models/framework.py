@@ -1,6 +1,6 @@
-"""The consortium framework MILP of SPEC section 4, one function per constraint family.
+"""The consortium framework MILP of docs/model.md section 4, one function per constraint family.
 
-Notation (SPEC section 4): members A, needs n, offers (p,t), eligible assignments
+Notation (docs/model.md section 4): members A, needs n, offers (p,t), eligible assignments
 e = (a,p,t,n) ("arcs", see ``optimiser.market``), W weeks per year, f_e = W*price[p,t] the list
 fee of a place per year, c_e its non-fee cost, e[n] the emergency cost of an unmet place,
 share_a = D_a / D_M, tier groups g with tiers k = 1..K_g (ascending ``min_places`` m_gk,
@@ -9,7 +9,7 @@ share_a = D_a / D_M, tier groups g with tiers k = 1..K_g (ascending ``min_places
 Tiers use the disaggregated multiple-choice (convex-hull) form rather than big-M on the
 aggregate: one copy of the group's volume V[g,k] and of each member's in-scope spend S[a,g,k]
 per tier, each bounded by the tier's range times z[g,k]. Its LP relaxation is far tighter
-(SPEC section 4 reports big-M root gaps near 97% against under 0.5%).
+(docs/model.md section 4 reports big-M root gaps near 97% against under 0.5%).
 
 A tier's range is [m_gk, U_g], open above to the group's largest possible volume U_g rather
 than stopping at the next tier's m: discounts never fall with volume (validated), so a plan
@@ -37,7 +37,8 @@ import pandas as pd
 from optimiser.market import Market
 from optimiser.program import INF, LinearProgram
 
-#: £ of objective per £ a member pays above its standalone cost (SPEC section 4, family 8).
+#: £ of objective per £ a member pays above its standalone cost (docs/model.md section 4,
+#: family 8).
 EXCESS_PENALTY = 1000.0
 
 
@@ -217,7 +218,7 @@ def add_common_variables(model: FrameworkModel, individual_rationality: bool) ->
         model.excess = program.add_variables("excess", len(model.tracked))
 
 
-# -- constraint families (SPEC section 4) --------------------------------------------------
+# -- constraint families (docs/model.md section 4) -----------------------------------------
 
 
 def add_member_cost(model: FrameworkModel) -> None:
@@ -451,7 +452,7 @@ def add_saving_floor(model: FrameworkModel, standalone: dict[str, float],
     program.add_terms(rows, np.full(len(members), model.theta), 1.0)
 
 
-# -- objective (SPEC section 6) -------------------------------------------------------------
+# -- objective (docs/model.md section 6) ----------------------------------------------------
 
 
 def set_objective(model: FrameworkModel, weights: np.ndarray) -> None:
@@ -481,7 +482,7 @@ def build_framework_model(
     integer_places: bool = False,
     tracked: tuple[str, ...] | None = None,
 ) -> FrameworkModel:
-    """Variables and constraint families (1)-(8) of SPEC section 4 for ``market``; the
+    """Variables and constraint families (1)-(8) of docs/model.md section 4 for ``market``; the
     objective is set by the caller (``set_objective`` for the chosen voice). ``tracked``: the
     members with their own cost holder (default all; see the module docstring)."""
     model = FrameworkModel(market)

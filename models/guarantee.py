@@ -2,18 +2,19 @@
 
 **Stages.** First stage, decided before demand is known and held in every scenario:
 
-* y[c] in {0,1}: commit to guarantee c, a guarantee tier (g,k) of SPEC section 3 (a block
-  contract: the consortium pays for its min_places m_c whether it uses them or not);
+* y[c] in {0,1}: commit to guarantee c, a guarantee tier (g,k) of docs/model.md section 3 (a
+  block contract: the consortium pays for its min_places m_c whether it uses them or not);
 * o[p] in {0,1}: hold a contract with provider p (where ``models.framework`` models one:
   contract_cost_year > 0 or min_places > 0); its contract cost is paid in every scenario.
 
 Second stage, per scenario s with demand d^s and probability p_s: everything else of the
-framework model of SPEC section 4 (``models.framework``) with d replaced by d^s: places
+framework model of docs/model.md section 4 (``models.framework``) with d replaced by d^s: places
 x^s, unmet places u^s (bought at the emergency price), the tier actually reached z^s[g,k]
 (plain volume discounts are earned, not committed: a plain tier applies in the scenarios whose
 volume reaches it), void places void^s (guaranteed but unused), spend and volume copies, the
 cost holder cost^s and local shortfall short^s. C^s = cost^s + local_shortfall_penalty_year *
-sum_a short^s[a] is the scenario's annual cost (SPEC's objective under voice ``volume``).
+sum_a short^s[a] is the scenario's annual cost (the objective of docs/model.md section 4 under
+voice ``volume``).
 
 The second stage of one scenario is exactly ``build_framework_model`` on the market with the
 scenario's demand (no individual rationality: a guarantee is judged on the consortium's total
@@ -45,7 +46,9 @@ guarantee tier chosen: the same optimum (tests/test_guarantee.py).
 **Guarantees over a range** (``--places P=LO..HI``): provider P's tiers are replaced by
 guarantee tiers at N = max(LO,1)..HI places, all at one discount, and P can take at least what
 it guarantees: its capacity in scope is max(listed capacity as the consortium sees it, N)
-(:func:`add_guarantee_capacity`).
+(:func:`add_guarantee_capacity`). A *block* provider, whose listed capacity in scope is no more
+than its offered guarantee's min_places, sells only guaranteed places: its capacity under N is
+N, and without a guarantee it has none (the block exists only through its contract).
 """
 
 from __future__ import annotations
@@ -85,7 +88,7 @@ def with_demand(market: Market, places: np.ndarray) -> Market:
 class GuaranteeRange:
     """Provider ``provider``'s guarantee at N = ``low``..``high`` places over offer type
     ``placement_type`` at ``discount_pct``; ``seen_capacity``: its listed capacity as the
-    consortium sees it (SPEC section 5)."""
+    consortium sees it (docs/model.md section 5)."""
 
     provider: str
     placement_type: str
@@ -93,6 +96,17 @@ class GuaranteeRange:
     high: int
     discount_pct: float
     seen_capacity: float
+    block: bool = False  # P sells only guaranteed places: under N its capacity is N, else 0
+
+    @property
+    def base_capacity(self) -> float:
+        """P's capacity in scope without a guarantee: none for a block."""
+        return 0.0 if self.block else self.seen_capacity
+
+    def capacity(self, places: np.ndarray | float) -> np.ndarray | float:
+        """P's capacity in scope under a guarantee of ``places``: N for a block, else
+        max(seen capacity, N)."""
+        return places if self.block else np.maximum(self.seen_capacity, places)
 
     @property
     def places(self) -> tuple[int, ...]:
@@ -196,7 +210,7 @@ def build_second_stage(market: Market, envelope: np.ndarray,
     commitments = _commitments(model, range_spec)
     if range_spec is not None:  # the capacity P is seen with; committed places add to it
         grows = commitments.loc[commitments["capacity_row"] >= 0, "capacity_row"]
-        row_upper[grows.to_numpy(dtype=np.int64)] = range_spec.seen_capacity
+        row_upper[grows.to_numpy(dtype=np.int64)] = range_spec.base_capacity
     locality_rows, locality_of_need, target = _locality(model)
     integer = program.integrality
     integer[_implied_tiers(model)] = False
@@ -284,8 +298,8 @@ def _commitments(model: FrameworkModel, range_spec: GuaranteeRange | None) -> pd
             chosen["scope"] == range_spec.placement_type)
         chosen.loc[mine, "origin"] = "range"
         chosen.loc[mine, "capacity_row"] = _capacity_row(model, range_spec)
-        chosen.loc[mine, "extra"] = np.maximum(chosen.loc[mine, "places"]
-                                               - range_spec.seen_capacity, 0.0)
+        chosen.loc[mine, "extra"] = (range_spec.capacity(chosen.loc[mine, "places"])
+                                     - range_spec.base_capacity)
     columns = ["group", "k", "provider", "scope", "places", "discount", "z", "volume", "void",
                "void_fee", "higher", "capacity_row", "extra", "origin"]
     return chosen[columns].reset_index(drop=True)
@@ -384,7 +398,7 @@ def add_first_stage_variables(form: ExtensiveForm, risk: Risk | None,
 def add_scenario_copies(form: ExtensiveForm) -> None:
     """Every template row and second-stage column once per scenario s, with the scenario's
     bounds:
-      demand rows:  sum x^s + u^s = d^s                  (family 1 of SPEC section 4)
+      demand rows:  sum x^s + u^s = d^s                  (family 1 of docs/model.md section 4)
       locality:     sum local x^s + m_a sum u^s + short^s >= m_a * D_a^s   (family 6)
       bounds:       0 <= u^s <= d^s,  0 <= x^s <= min(template bound, d^s)
     and the template's first-stage columns (contracts) replaced by the shared o."""
@@ -428,7 +442,7 @@ def add_scenario_copies(form: ExtensiveForm) -> None:
 
 def add_one_guarantee_per_group(form: ExtensiveForm) -> None:
     """sum_{c in group g} y[c] <= 1: one guarantee per tier group (its tiers exclude each
-    other, as in SPEC section 4's sum_k z[g,k] <= 1)."""
+    other, as a group's tiers do in family 4 of docs/model.md section 4)."""
     commitments = form.stage.commitments
     if commitments.empty:
         return
@@ -476,9 +490,11 @@ def add_guarantee_links(form: ExtensiveForm) -> None:
 
 def add_guarantee_capacity(form: ExtensiveForm) -> None:
     """Range guarantees (module docstring): P's capacity row in scope becomes
-      sum x^s[.,P,t,.] <= cap_seen + sum_{c in range} (max(cap_seen, m_c) - cap_seen) * y[c]."""
+      sum x^s[.,P,t,.] <= cap_0 + sum_{c in range} (cap(m_c) - cap_0) * y[c],
+    cap(m) = max(cap_seen, m) and cap_0 = cap_seen, or cap(m) = m and cap_0 = 0 for a block
+    (``GuaranteeRange``)."""
     commitments = form.stage.commitments
-    grows = commitments[(commitments["capacity_row"] >= 0) & (commitments["extra"] > 0)]
+    grows = commitments[(commitments["capacity_row"] >= 0) & (commitments["extra"] != 0)]
     if grows.empty:
         return
     height = form.stage.num_rows
@@ -500,7 +516,7 @@ def add_range_tier_volume(form: ExtensiveForm) -> None:
     ranged = commitments[commitments["capacity_row"] >= 0]
     if ranged.empty:
         return
-    capacity = np.maximum(stage.range_spec.seen_capacity, ranged["places"].to_numpy())
+    capacity = stage.range_spec.capacity(ranged["places"].to_numpy())
     volume = _scenario_columns(form, ranged["volume"])
     z = _scenario_columns(form, ranged["z"])
     rows = form.program.add_rows("range_tier_volume", volume.size, -INF, 0.0)

@@ -1,4 +1,4 @@
-"""A naive, independent reference build of the consortium MILP of SPEC section 4.
+"""A naive, independent reference build of the consortium MILP of docs/model.md section 4.
 
 Why it exists
 -------------
@@ -18,10 +18,10 @@ It is **not used by the product**: no command, analysis or report imports it.
 
 Scope: the voice ``volume`` only (minimise the members' total cost plus penalties), with optional
 individual rationality given standalone costs, ``integer_places``, and a coalition of members
-seeing capacity by the rule of SPEC section 5.
+seeing capacity by the rule of docs/model.md section 5.
 
-Formulation (notation of SPEC section 4; every family is one small function below)
----------------------------------------------------------------------------------
+Formulation (notation of docs/model.md section 4; every family is one small function below)
+------------------------------------------------------------------------------------------
 For each tier group g (one per provider and scope) with tiers k = 1..K ascending in m_k:
 
     z[g,k] binary,  sum_k z[g,k] <= 1                     (no z: list price)
@@ -48,7 +48,8 @@ from optimiser.market import great_circle_km
 from optimiser.records import Instance
 from optimiser.schema import rating_allowed
 
-#: £ of objective per £ a member pays above its standalone cost (SPEC section 4, family 8).
+#: £ of objective per £ a member pays above its standalone cost (docs/model.md section 4,
+#: family 8).
 EXCESS_PENALTY = 1000.0
 
 
@@ -89,7 +90,7 @@ class Group:
 
 @dataclass
 class Data:
-    """The data of SPEC section 4 for one coalition, computed straight from the records."""
+    """The data of docs/model.md section 4 for one coalition, straight from the records."""
 
     members: list[str]
     weeks: float
@@ -138,9 +139,10 @@ class Model:
 
 
 def capacity_scales(instance: Instance, members: list[str]) -> dict[str, float]:
-    """SPEC section 5, per provider: under ``shared`` a coalition sees D_M / D of every offer and
-    max_places, under ``full`` all of it; in-house provision is seen whole when its owner is a
-    member and not at all otherwise (a coalition without the owner has none of it to share)."""
+    """docs/model.md section 5, per provider: under ``shared`` a coalition sees D_M / D of every
+    offer and max_places, under ``full`` all of it; in-house provision is seen whole when its
+    owner is a member and not at all otherwise (a coalition without the owner has none of it
+    to share)."""
     total = sum(d.places for d in instance.demand)
     mine = sum(d.places for d in instance.demand if d.authority in members)
     coalition = mine / total if total > 0 else 1.0
@@ -406,8 +408,8 @@ def set_objective(model: Model) -> None:
 
 def build_reference(instance: Instance, members: list[str] | None = None,
                     standalone: dict[str, float] | None = None) -> Model:
-    """The PuLP model of SPEC section 4 for ``members`` (default: every authority); individual
-    rationality is on iff ``standalone`` costs are given."""
+    """The PuLP model of docs/model.md section 4 for ``members`` (default: every authority);
+    individual rationality is on iff ``standalone`` costs are given."""
     members = list(instance.authorities) if members is None else list(members)
     problem = pulp.LpProblem("reference", pulp.LpMinimize)
     model = Model(instance, coalition_data(instance, members), problem)

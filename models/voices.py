@@ -1,4 +1,4 @@
-"""Fair voice (SPEC section 6): how the consortium's objective weighs its members.
+"""Fair voice (docs/model.md section 6): how the consortium's objective weighs its members.
 
 * ``volume``: minimise sum_a cost_a (+ penalties). Big members dominate.
 * ``equal``: minimise sum_a (cost_a / B_a) * (sum_b B_b / |A|) (+ penalties): one voice per

@@ -1,4 +1,4 @@
-"""The standalone baselines of a run (SPEC section 5), in this process or across processes.
+"""The standalone baselines of a run (docs/model.md section 5), here or across processes.
 
 Each member's baseline is an independent solve, so a run with many members spreads them over
 a local pool of spawned processes (``optimiser.executor``): on England 153 baselines take

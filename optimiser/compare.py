@@ -5,13 +5,16 @@
 Named consortia are all compared when neither ``--consortium`` nor ``--members`` is given; an
 instance with no consortia table compares all its authorities together. Each membership is
 planned exactly as ``optimise run`` plans it (:func:`optimiser.run.run`: the instance's voice and
-individual rationality, standalone baselines of SPEC section 5), so an authority sees its own
-cost, saving, saving %, unmet places and local share in every option.
+individual rationality, standalone baselines of docs/model.md section 5), so an authority sees
+its own cost, saving, saving %, unmet places and local share in every option.
 
 **The cost game of a consortium N** (``optimiser.coalitions``): c(S) is the optimal objective of
-coalition S planning alone in the market of SPEC section 5 (capacity scaled by its share of the
-demand under ``shared``), voice ``volume``, no individual rationality; c(empty) = 0. Every c(S)
-is solved once and cached under the coalition's canonical key, whichever consortium or step asks.
+coalition S planning alone in the market of docs/model.md section 5 (capacity scaled by its
+share of the demand under ``shared``), voice ``volume``, no individual rationality;
+c(empty) = 0. Every c(S) is solved once and cached under the coalition's canonical key,
+whichever consortium or step asks, and valued by the coalition engine
+(``optimiser.coalition_engine``): the consortium's model, built once per worker process and
+re-solved with each coalition's bounds and coefficients.
 
 * **marginal value** of member a: c(N \\ {a}) - c(N), as the issue defines it (the cost of the
   consortium without a, minus with it: negative, since a brings its own demand), and
@@ -21,17 +24,21 @@ is solved once and cached under the coalition's canonical key, whichever consort
   for the savings game v(S) = sum_{a in S} c({a}) - c(S) (``shapley_saving`` = c({a}) - phi_a,
   summing to the consortium's saving as a coalition). The two are the same allocation: the
   savings game is the additive game minus the cost game, and the Shapley value is linear.
-  Exact when |N| <= ``exact_max`` by enumerating all 2^|N| - 1 coalitions. Beyond that by
-  permutation sampling: ``samples`` random orders of the members, permutation k drawn from its
-  own stream ``SeedSequence(seed, spawn_key=(k,))``, so the sample does not depend on the
-  number of workers or on the order solves finish; each member's estimate is the mean of its
-  marginal costs over the orders, with standard error s / sqrt(samples) (s the sample standard
-  deviation). Per permutation the estimates sum to c(N) exactly.
+  Exact when |N| <= ``exact_max`` by enumerating all 2^|N| - 1 coalitions. Beyond that
+  sampled (``optimiser.shapley``): blocks of the |N| cyclic rotations of one random order
+  (stratified by coalition size: each member takes every position once per block), block k
+  drawn from ``SeedSequence(seed, spawn_key=(k,))``, so the sample does not depend on the
+  number of workers or on the order solves finish. ``samples`` orders are drawn as whole
+  blocks (at least two); with ``precision`` blocks are drawn until every member's 95%
+  half-width meets it, and none is begun after ``time_limit_total``. Unbiased; the standard
+  error and the 95% half-width (Student's t) come from the blocks' means. Per block the
+  estimates sum to c(N) exactly.
 * **core check** (``optimiser.core``): the least-core epsilon and a least-core allocation by
   constraint generation (LP master over coalitions, a MILP separating the most violated one),
   and, for the plan's own allocation (what each member pays in the plan), the coalition S
   maximising sum_{a in S} pay_a - c(S): if that excess is positive, S's members would pay that
-  much less on their own (the plan's allocation is blocked).
+  much less on their own (the plan's allocation is blocked). When Shapley was exact every c(S)
+  is cached, so both come from the cache (an LP over every coalition and a scan; no MILP).
 * **voice risk** per member: the total variation distance between its need mix (shares of its
   demand by placement type) and the consortium's, 0.5 * sum_t |p_a,t - p_N,t| (0: the same mix,
   1: no type in common); its local target against the consortium's demand-weighted one; its rank
@@ -55,12 +62,20 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from optimiser.coalitions import Coalition, CoalitionValue, canonical, coalition_value
+from optimiser.coalitions import (
+    Coalition,
+    CoalitionValue,
+    canonical,
+    coalition_value,
+    engine_value,
+)
 from optimiser.errors import InputError, Problem
 from optimiser.executor import ProgressBar, TaskPool
+from optimiser.members import resolve_authorities
 from optimiser.outputs import MONEY_DP, PLACES_DP, RATIO_DP
 from optimiser.records import Instance
 from optimiser.run import solver_for
+from optimiser.shapley import Precision, half_width_words, parse_precision, sample
 from optimiser.stress import Figures, solve_scenario
 
 COMPARE_CSV = "compare.csv"
@@ -109,7 +124,7 @@ MEMBER_COLUMNS = (
 SHAPLEY_COLUMNS = (
     "consortium", "authority", "name", "coalition_cost_alone", "shapley_cost", "shapley_saving",
     "std_error", "method", "samples", "marginal_value", "marginal_saving", "least_core_cost",
-    "plan_cost", "plan_saving",
+    "plan_cost", "plan_saving", "half_width_95",
 )
 
 
@@ -123,18 +138,14 @@ class Membership:
 
 
 def parse_ad_hoc(spec: str, instance: Instance) -> Membership:
-    """``NAME=a,b,c`` -> an ad-hoc membership (ids checked)."""
+    """``NAME=a,b,c`` -> an ad-hoc membership; a, b, c are authority ids or names
+    (``optimiser.members``)."""
     name, sep, listed = spec.partition("=")
     name = name.strip()
-    members = [m.strip() for m in listed.split(",") if m.strip()]
-    if not sep or not name or not members:
+    pieces = [m.strip() for m in listed.split(",") if m.strip()]
+    if not sep or not name or not pieces:
         raise InputError(Problem("--members", f"expected NAME=a,b,c, got {spec!r}"))
-    unknown = [a for a in members if a not in instance.authorities]
-    if unknown:
-        raise InputError(Problem("--members", f"{name}: unknown authorities: "
-                                 f"{', '.join(unknown)}"))
-    if len(set(members)) != len(members):
-        raise InputError(Problem("--members", f"{name}: an authority is listed twice"))
+    members = resolve_authorities(instance, pieces, label=name)
     return Membership(name, KIND_AD_HOC, tuple(members))
 
 
@@ -166,8 +177,12 @@ def choose_memberships(instance: Instance, consortia: Sequence[str] = (),
 
 # --------------------------------------------------------------------------- coalition values
 
-def coalition_task(instance: Instance, coalition: Coalition) -> CoalitionValue:
-    """c(S) in a worker (top-level and picklable: the executor's task function)."""
+def coalition_task(instance: Instance, consortium: Coalition, coalition: Coalition
+                   ) -> CoalitionValue:
+    """c(S) in a worker (top-level and picklable: the executor's task function), from the
+    consortium's model built once per worker (``optimiser.coalition_engine``)."""
+    if set(coalition) <= set(consortium):
+        return engine_value(instance, consortium, coalition, solver_for(instance))
     return coalition_value(instance, coalition, solver_for(instance))
 
 
@@ -188,6 +203,8 @@ class CoalitionCache:
                                                                            0.0)}
         self.requests = 0
         self.solves = 0
+        #: the consortium whose model values the coalitions asked for (set by ``analyse``)
+        self.within: Coalition = ()
 
     @property
     def hits(self) -> int:
@@ -203,7 +220,7 @@ class CoalitionCache:
             self.bar.hits(len(keys) - len(missing))
             self.bar.plan(len(missing))
         tick = (lambda _i: self.bar.solved()) if self.bar is not None else None
-        results = self.pool.map(coalition_task, [(k,) for k in missing], tick)
+        results = self.pool.map(coalition_task, [(self.within, k) for k in missing], tick)
         self.solves += len(missing)
         self.values.update(zip(missing, results))
 
@@ -306,16 +323,21 @@ class Game:
     core_seconds: float
     coalitions: int  # distinct coalitions valued for this consortium
     note: str = ""
+    half_width: dict[str, float] | None = None  # 95% half-width of a sampled estimate
+    estimator: str | None = None  # optimiser.shapley's, when sampled
+    stopped: str | None = None  # why sampling stopped: samples, precision or time limit
 
 
 def analyse(membership: Membership, figures: Figures, cache: CoalitionCache, exact_max: int,
-            samples: int, seed: int, bar: ProgressBar | None = None) -> Game:
+            samples: int, seed: int, bar: ProgressBar | None = None,
+            precision: Precision | None = None, deadline: float | None = None) -> Game:
     """Marginal values, Shapley, the least core and the plan's blocking coalition."""
     from optimiser import core as core_module
 
     instance = cache.instance
     members = canonical(instance, membership.members)
     n = len(members)
+    cache.within = members
     solved_before = cache.solves
     started = time.perf_counter()
     say = bar.describe if bar is not None else (lambda _text: None)
@@ -325,14 +347,15 @@ def analyse(membership: Membership, figures: Figures, cache: CoalitionCache, exa
         say(f"{membership.name}: exact Shapley, {2 ** n - 1:,} coalitions")
         coalitions = all_coalitions(members)
         phi = exact_shapley(members, cache.costs(coalitions))
-        std_error, method, drawn = None, "exact", None
+        std_error, method, drawn, sampled = None, "exact", None, None
     else:
-        say(f"{membership.name}: sampled Shapley, {samples:,} orders")
-        orders = permutations(n, samples, seed)
-        cache.ensure([p for order in orders for p in prefixes(members, order)]
-                     + [members, *singles, *others])
-        phi, std_error, method, drawn = (*sampled_shapley(members, orders, cache.known),
-                                         "sampled", samples)
+        say(f"{membership.name}: sampled Shapley"
+            + (f", to {precision.describe()}" if precision else f", {samples:,} orders"))
+        cache.ensure([members, *singles, *others])
+        sampled = sample(members, cache.ensure, cache.known, orders=samples, seed=seed,
+                         precision=precision, deadline=deadline)
+        phi, std_error = sampled.estimate.phi, sampled.estimate.std_error
+        method, drawn = "sampled", sampled.estimate.orders
     grand, *rest = cache.costs([members, *singles, *others])
     alone = dict(zip(members, rest[:n]))
     marginal = {a: c - grand for a, c in zip(members, rest[n:])}
@@ -345,11 +368,17 @@ def analyse(membership: Membership, figures: Figures, cache: CoalitionCache, exa
     if n >= 2:
         say(f"{membership.name}: least core")
         solve = solver_for(instance)
-        core = core_module.least_core(instance, members, cache.cost, solve)
+        # with every c(S) known (exact Shapley) the core check is an LP over the cache, with
+        # no separation MILP
+        enumerated = method == "exact" and n <= core_module.ENUMERATION_LIMIT
+        core = (core_module.least_core_by_enumeration(instance, members, cache.cost)
+                if enumerated else core_module.least_core(instance, members, cache.cost, solve))
         if figures.has_plan:
             say(f"{membership.name}: blocking coalitions of the plan")
             pays = {a: figures.members[a].cost for a in members}
-            separation = core_module.most_violated(instance, members, pays, solve)
+            separation = (core_module.most_violated_by_enumeration(members, pays, cache.cost)
+                          if enumerated else
+                          core_module.most_violated(instance, members, pays, solve))
             blocking = separation.coalition
             excess = sum(pays[a] for a in blocking) - cache.cost(blocking)
         else:
@@ -359,7 +388,11 @@ def analyse(membership: Membership, figures: Figures, cache: CoalitionCache, exa
                 None if std_error is None else dict(zip(members, map(float, std_error))),
                 method, drawn, marginal, core, blocking, excess, separation, tolerance,
                 shapley_seconds, time.perf_counter() - started,
-                cache.solves - solved_before, note)
+                cache.solves - solved_before, note,
+                None if sampled is None or sampled.estimate.half_width is None else
+                dict(zip(members, map(float, sampled.estimate.half_width))),
+                None if sampled is None else sampled.estimator,
+                None if sampled is None else sampled.stopped)
 
 
 # --------------------------------------------------------------------------- the comparison
@@ -387,10 +420,20 @@ class CompareOutcome:
 def compare(instance: Instance, consortia: Sequence[str] = (), ad_hoc: Sequence[str] = (), *,
             exact_max: int = EXACT_MAX, samples: int = SAMPLES, seed: int = 0,
             workers: int | None = None, executor: str = "local", address: str | None = None,
-            bar: ProgressBar | None = None) -> CompareOutcome:
+            bar: ProgressBar | None = None, precision: str | None = None,
+            time_limit_total: float | None = None) -> CompareOutcome:
     """Plan every membership, then analyse every consortium (see the module docstring).
-    Every option is checked before anything is solved."""
+    Every option is checked before anything is solved. ``precision`` (e.g. ``5%,£50k``):
+    sampled Shapley draws orders until every member's 95% half-width is within it;
+    ``time_limit_total``: seconds after which no further block of orders is begun."""
     started = time.perf_counter()
+    deadline = None if time_limit_total is None else time.monotonic() + time_limit_total
+    if time_limit_total is not None and time_limit_total <= 0:
+        raise InputError(Problem("--time-limit-total", "must be above 0 seconds"))
+    try:
+        asked = None if precision is None else parse_precision(precision)
+    except ValueError as error:
+        raise InputError(Problem("--precision", str(error))) from None
     if not 0 <= exact_max <= EXACT_LIMIT:
         raise InputError(Problem("--exact-max", f"must lie between 0 and {EXACT_LIMIT} "
                                  f"(2^{EXACT_LIMIT} coalitions), got {exact_max}"))
@@ -410,7 +453,7 @@ def compare(instance: Instance, consortia: Sequence[str] = (), ad_hoc: Sequence[
         for i, result in zip(order, solved):
             figures[i] = result
         cache = CoalitionCache(instance, pool, bar)
-        games = tuple(analyse(m, f, cache, exact_max, samples, seed, bar)
+        games = tuple(analyse(m, f, cache, exact_max, samples, seed, bar, asked, deadline)
                       for m, f in zip(memberships, figures)
                       if m.kind != KIND_ALONE and len(m.members) >= 2)
         description, used = pool.description, pool.workers
@@ -432,7 +475,13 @@ def compare(instance: Instance, consortia: Sequence[str] = (), ad_hoc: Sequence[
     for game in games:
         if game.note:
             warnings.append(f"{game.membership.name}: {game.note}")
-    options = {"exact_max": exact_max, "samples": samples, "seed": seed}
+    for game in games:
+        if asked is not None and game.stopped == "time limit":
+            warnings.append(f"{game.membership.name}: the time limit came before the precision "
+                            f"asked ({asked.describe()}); reached: {precision_reached(game)}")
+    options = {"exact_max": exact_max, "samples": samples, "seed": seed,
+               "precision": None if asked is None else asked.describe(),
+               "time_limit_total": time_limit_total}
     return CompareOutcome(instance, tuple(memberships), tuple(figures), games,
                           time.perf_counter() - started, cache.solves, cache.hits,
                           description, used, options, tuple(warnings), inexact)
@@ -578,6 +627,7 @@ def shapley_table(outcome: CompareOutcome) -> pd.DataFrame:
                 "least_core_cost": allocation.get(a),
                 "plan_cost": plan_cost,
                 "plan_saving": None if plan_cost is None else f.members[a].standalone - plan_cost,
+                "half_width_95": None if game.half_width is None else game.half_width[a],
             })
     table = pd.DataFrame(rows, columns=list(SHAPLEY_COLUMNS))
     table["samples"] = table["samples"].astype("Int64")
@@ -587,7 +637,8 @@ def shapley_table(outcome: CompareOutcome) -> pd.DataFrame:
 _DIGITS = {
     **{c: MONEY_DP for c in ("annual_cost", "standalone_cost", "saving", "coalition_cost_alone",
                              "shapley_cost", "shapley_saving", "std_error", "marginal_value",
-                             "marginal_saving", "least_core_cost", "plan_cost", "plan_saving")},
+                             "marginal_saving", "least_core_cost", "plan_cost", "plan_saving",
+                             "half_width_95")},
     **{c: PLACES_DP for c in ("demand", "unmet")},
     **{c: RATIO_DP for c in ("saving_pct", "local_share", "local_share_alone", "local_target",
                              "membership_local_target")},
@@ -646,6 +697,9 @@ def core_summary(outcome: CompareOutcome) -> dict:
             "tolerance": _money(game.tolerance),
             "shapley_method": game.method,
             "samples": game.samples,
+            "shapley_estimator": game.estimator,
+            "shapley_precision": precision_reached(game),
+            "shapley_stopped": game.stopped,
             "coalitions_solved": game.coalitions,
             "shapley_seconds": game.shapley_seconds,
             "core_seconds": game.core_seconds,
@@ -669,6 +723,14 @@ def core_summary(outcome: CompareOutcome) -> dict:
     }
 
 
+def precision_reached(game: Game) -> str | None:
+    """The sampled Shapley savings' precision in words: the largest 95% half-width of any
+    member ("± £40k at 95%"); None when exact or from a single block."""
+    if game.half_width is None:
+        return None
+    return half_width_words(max(game.half_width.values()))
+
+
 def compare_files(outcome: CompareOutcome) -> dict[str, str]:
     """compare.csv, members.csv, shapley.csv and core.json, as text."""
     from optimiser.writers import csv_text, json_text
@@ -681,20 +743,17 @@ def compare_files(outcome: CompareOutcome) -> dict[str, str]:
 
 # --------------------------------------------------------------------------- screen
 
-def _k(value: str) -> str:
-    """£ thousands, no unit (the table's title gives it)."""
-    return "" if value == "" else f"{round(float(value) / 1000):,}"
+def _m(cell: str, sign: bool = False) -> str:
+    """A money cell of a result file for the screen: £1.2m, £362k, £0."""
+    from optimiser.reports.formats import money_compact
+
+    return "" if cell == "" else money_compact(float(cell), sign)
 
 
-def _p(value: str, scale: float = 1.0) -> str:
-    if value == "":
-        return ""
-    text = f"{float(value) * scale:.1f}"
-    return ("0.0" if float(text) == 0 else text) + "%"
+def _p(cell: str, scale: float = 1.0) -> str:
+    from optimiser.reports.formats import pct
 
-
-def _pounds(value: float) -> str:
-    return f"{'-' if round(value) < 0 else ''}£{abs(round(value)):,}"
+    return "" if cell == "" else pct(float(cell) * scale)
 
 
 def print_compare(console, files: dict[str, str]) -> None:
@@ -706,51 +765,34 @@ def print_compare(console, files: dict[str, str]) -> None:
 
     from rich.markup import escape
 
-    from optimiser.display import _table
+    from optimiser.display import Column, print_table
+    from optimiser.reports.formats import counted, places
 
     summary = json.loads(files[CORE_JSON])
-    console.print(f"[bold]{escape(summary['instance'])}[/bold]: {summary['solves']:,} "
-                  f"coalition solves, {summary['cache_hits']:,} cache hits, "
-                  f"{summary['seconds']:.1f} s on {escape(summary['executor'])}")
-    table = _table("Memberships (£ thousands a year)",
-                   ("membership", "size", "cost", "alone", "saving", "saving %", "unmet",
-                    "local"), text=("membership",))
+    console.print(f"[bold]{escape(summary['instance'])}[/bold]: "
+                  f"{counted(summary['solves'], 'coalition solve')}, "
+                  f"{counted(summary['cache_hits'], 'cache hit')}, "
+                  f"{summary['seconds']:.1f} s on {escape(summary['executor'])}", highlight=False)
+    rows = []
     for row in csv.DictReader(io.StringIO(files[COMPARE_CSV])):
         if row["annual_cost"] == "":
-            table.add_row(escape(row["membership"]), row["size"], row["status"], "", "", "",
-                          "", "")
+            rows.append([row["membership"], row["size"], row["status"], "", "", "", "", ""])
             continue
-        table.add_row(escape(row["membership"]), row["size"], _k(row["annual_cost"]),
-                      _k(row["standalone_cost"]), _k(row["saving"]), _p(row["saving_pct"]),
-                      f"{float(row['unmet']):,.1f}", _p(row["local_share"], 100))
-    console.print(table)
+        rows.append([row["membership"], row["size"], _m(row["annual_cost"]),
+                     _m(row["standalone_cost"]), _m(row["saving"]), _p(row["saving_pct"]),
+                     places(float(row["unmet"])), _p(row["local_share"], 100)])
+    print_table(console, "Memberships (£ a year)", [
+        Column("membership", words=True), Column("size"), Column("cost"),
+        Column("alone", drop=1), Column("saving"), Column("saving %"), Column("unmet", drop=2),
+        Column("local")], rows, source=COMPARE_CSV)
     members = {(r["membership"], r["authority"]): r
                for r in csv.DictReader(io.StringIO(files[MEMBERS_CSV]))}
     shapley = list(csv.DictReader(io.StringIO(files[SHAPLEY_CSV])))
     for entry in summary["consortia"]:
-        name = entry["consortium"]
-        rows = [r for r in shapley if r["consortium"] == name]
-        sampled = bool(rows) and rows[0]["method"] == "sampled"
-        how = f"sampled, {rows[0]['samples']} orders" if sampled else "exact"
-        columns = ("authority", "Shapley", "plan", "least\ncore", "marginal", "saving\n%",
-                   "need\nmix", "flags")
-        detail = _table(escape(f"{name}: saving by Shapley ({how}), in the plan and in the "
-                               "least core (£ thousands a year)"), columns,
-                        text=("authority", "flags"), no_wrap=columns[1:-1])
-        detail.columns[-1].min_width = 10  # the flags fold, but not one letter a line
-        for r in rows:
-            m = members.get((name, r["authority"]), {})
-            least = ("" if r["least_core_cost"] == "" else
-                     _k(str(float(r["coalition_cost_alone"]) - float(r["least_core_cost"]))))
-            value = _k(r["shapley_saving"])
-            if r["std_error"]:
-                value += f" ± {_k(r['std_error'])}"
-            detail.add_row(escape(r["name"]), value, _k(r["plan_saving"]), least,
-                           _k(r["marginal_saving"]), _p(m.get("saving_pct", "")),
-                           "" if not m.get("need_distance") else
-                           f"{float(m['need_distance']):.2f}",
-                           m.get("flags", "").replace("_", " ").replace(";", ", "))
-        console.print(detail)
+        _print_consortium(console, entry, [r for r in shapley
+                                           if r["consortium"] == entry["consortium"]], members)
+        if entry.get("shapley_precision"):
+            console.print(_precision_line(entry, summary["options"]), highlight=False)
         console.print(_core_line(entry), soft_wrap=False)
     console.print("Shapley: each member's Shapley value of the savings game; plan: its saving "
                   "in the plan; least core: its saving under a least-core split; marginal: "
@@ -759,11 +801,56 @@ def print_compare(console, files: dict[str, str]) -> None:
                   f"(below {LOW_SAVING_FRACTION:.0%} of the consortium's saving %), less local "
                   "(a lower local share than alone).")
     for warning in summary["warnings"]:
-        console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+
+
+def _print_consortium(console, entry: dict, rows: list[dict], members: dict) -> None:
+    """One consortium's members: Shapley saving (± its standard error when sampled), the
+    plan's, the least core's, the marginal saving, saving %, need mix and flags."""
+    from optimiser.display import Column, print_table
+
+    name = entry["consortium"]
+    sampled = bool(rows) and rows[0]["method"] == "sampled"
+    how = f"sampled, {rows[0]['samples']} orders" if sampled else "exact"
+    table = []
+    for r in rows:
+        m = members.get((name, r["authority"]), {})
+        least = ("" if r["least_core_cost"] == "" else _m(
+            str(float(r["coalition_cost_alone"]) - float(r["least_core_cost"]))))
+        table.append([r["name"], _m(r["shapley_saving"]), _m(r["half_width_95"]),
+                      _m(r["plan_saving"]),
+                      least, _m(r["marginal_saving"]), _p(m.get("saving_pct", "")),
+                      "" if not m.get("need_distance") else f"{float(m['need_distance']):.2f}",
+                      m.get("flags", "").replace("_", " ").replace(";", ", ")])
+    columns = [Column("authority", words=True), Column("Shapley"),
+               Column("± 95%", drop=3), Column("plan"), Column("least core", drop=2),
+               Column("marginal"), Column("saving %"), Column("need mix", drop=1),
+               Column("flags", words=True, least=10)]
+    if not sampled:
+        del columns[2]
+        table = [row[:2] + row[3:] for row in table]
+    print_table(console, f"{name}: saving by Shapley ({how}), in the plan and in the least "
+                "core (£ a year)", columns, table, source=f"{SHAPLEY_CSV} and {MEMBERS_CSV}")
+
+
+def _precision_line(entry: dict, options: dict) -> str:
+    """How precise a sampled Shapley split is, in words: "... within ± £40k at 95%"."""
+    from rich.markup import escape
+
+    text = (f"{escape(entry['consortium'])}: Shapley savings from {entry['samples']:,} sampled "
+            f"orders, each within {entry['shapley_precision']} of the exact value")
+    asked = options.get("precision")
+    if asked is None:
+        return text + "."
+    verdict = {"precision": "reached", "time limit": "not reached by the time limit"}.get(
+        entry["shapley_stopped"], "not reached")
+    return text + f" (asked: {asked}; {verdict})."
 
 
 def _core_line(entry: dict) -> str:
     from rich.markup import escape
+
+    from optimiser.reports.formats import money
 
     name = escape(entry["consortium"])
     if entry["epsilon"] is None:
@@ -771,16 +858,16 @@ def _core_line(entry: dict) -> str:
     eps = entry["epsilon"]
     if entry["core_empty"]:
         text = (f"{name}: the core is [bold]empty[/bold]: under any split some group would "
-                f"pay at least {_pounds(eps)} less on its own (least-core epsilon).")
+                f"pay at least {money(eps)} less on its own (least-core epsilon).")
     else:
         text = (f"{name}: the core is non-empty: under a least-core split every group pays "
-                f"at least {_pounds(-eps)} less than on its own (least-core epsilon "
-                f"{_pounds(eps)}).")
+                f"at least {money(-eps)} less than on its own (least-core epsilon "
+                f"{money(eps)}).")
     blocking = entry["plan_blocking"]
     if blocking is None:
         return text
     if entry["plan_blocked"]:
         who = ", ".join(escape(n) for n in blocking["names"])
         return (text + f" The plan's own split is [bold]blocked[/bold]: {who} would together "
-                f"pay {_pounds(blocking['excess'])} less on their own.")
+                f"pay {money(blocking['excess'])} less on their own.")
     return text + " No group would pay less on its own than under the plan's split."

@@ -1,8 +1,8 @@
 """The core and least core of the consortium cost game, by constraint generation.
 
 The game (``optimiser.coalitions``): members N, c(S) the optimal objective of the consortium
-model for coalition S (voice ``volume``, no individual rationality, the market of SPEC section
-5), c(empty) = 0. An allocation x (what each member pays, x(N) = c(N)) is in the *core* if
+model for coalition S (voice ``volume``, no individual rationality, the market of docs/model.md
+section 5), c(empty) = 0. An allocation x (what each member pays, x(N) = c(N)) is in the *core* if
 x(S) <= c(S) for every coalition S: no group would pay less on its own. The *least core* relaxes
 every proper coalition's constraint by the least epsilon that makes the core non-empty:
 
@@ -280,6 +280,21 @@ def most_violated(instance: Instance, members, allocation: dict[str, float], sol
     reaching it (in the instance's order), the proven bound and the solve's status, by one
     MILP (:class:`Separation`)."""
     return Separation(instance, members).solve(allocation, solve)
+
+
+def most_violated_by_enumeration(members: Coalition, allocation: dict[str, float],
+                                 coalition_cost: CostFn) -> Violation:
+    """:func:`most_violated` over every proper coalition's c(S) (a cached game): the largest
+    excess, then the fewest members, then the first in the members' order; exact, so its bound
+    is the violation itself."""
+    position = {a: i for i, a in enumerate(members)}
+    excess = {s: (sum(allocation[a] for a in s) - float(coalition_cost(s)))
+              for s in proper_coalitions(members)}
+    largest = max(excess.values())
+    coalition = min((s for s in excess if excess[s] == largest),
+                    key=lambda s: (len(s), [position[a] for a in s]))
+    cost = sum(allocation[a] for a in coalition) - largest
+    return Violation(largest, coalition, largest, cost, "enumeration")
 
 
 # -- the master LP ---------------------------------------------------------------------------

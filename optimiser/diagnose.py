@@ -2,11 +2,12 @@
 
 The consortium model always has a plan for a valid instance: placing nobody (every place bought
 at the emergency price, no provider contracted, no tier taken) meets every constraint family of
-SPEC section 4 — min_places and tiers bind only a provider that is used, max_provider_share
-caps a share of the places placed, local targets have a shortfall, individual rationality an
-excess, and maxmin's first stage leaves theta free (``tests/test_limits.py`` shows instances
-whose hard constraints cannot all be met still solving). So "infeasible" from a solver points to
-numerical trouble or a fault, and the user needs to be told which constraints are involved.
+docs/model.md section 4 — min_places and tiers bind only a provider that is used,
+max_provider_share caps a share of the places placed, local targets have a shortfall,
+individual rationality an excess, and maxmin's first stage leaves theta free
+(``tests/test_limits.py`` shows instances whose hard constraints cannot all be met still
+solving). So "infeasible" from a solver points to numerical trouble or a fault, and the user
+needs to be told which constraints are involved.
 
 Each row family (a named row block of :class:`~optimiser.program.LinearProgram`, one per
 constraint family of the model) is relaxed in turn and the rest solved for feasibility only
@@ -22,7 +23,7 @@ import numpy as np
 from optimiser.program import INF, LinearProgram
 from optimiser.solvers import SolverOptions, get_solver
 
-#: what a row family of the model is called in a message (SPEC section 4's words)
+#: what a row family of the model is called in a message (docs/model.md section 4's words)
 FAMILIES = {
     "demand": "demand balance",
     "capacity": "offer capacity",

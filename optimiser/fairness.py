@@ -1,4 +1,4 @@
-"""Fairness figures of SPEC section 6, over members' saving percentages."""
+"""Fairness figures of docs/model.md section 6, over members' saving percentages."""
 
 from __future__ import annotations
 

@@ -2,9 +2,10 @@
 
 ``generate_instance(authorities, providers, types, seed, **knobs)`` draws everything from
 ``numpy.random.default_rng(seed)``, so the same arguments always give the same instance, and
-``write_instance`` writes it in the SPEC's directory format with fixed decimals, so they also
-give byte-identical files. Everything is vectorised with numpy (no loop over authority-provider
-pairs): 500 authorities x 5,000 providers x 6 types takes about 0.1 s, 0.15 s with the text.
+``write_instance`` writes it in the directory format of docs/model.md section 3 with fixed
+decimals, so they also give byte-identical files. Everything is vectorised with numpy (no loop
+over authority-provider pairs): 500 authorities x 5,000 providers x 6 types takes about 0.1 s,
+0.15 s with the text.
 
 What is drawn, and the figures behind it (``/work/shared/data/README.md`` for prices, DfE
 "Children looked after in England" 2024 for the placement mix):
@@ -15,9 +16,10 @@ What is drawn, and the figures behind it (``/work/shared/data/README.md`` for pr
   Providers sit near a home authority chosen in proportion to its demand: most within
   ``near_km`` (30 km) of it, a share ``far_share`` 30-``far_km`` km away. No distances table:
   coordinates only, so files stay small.
-- placement types: the SPEC vocabulary, the first ``types`` of ``TYPE_SPECS``. Weekly prices
-  per type are drawn around the calibrated typical figure, clipped to the calibrated range;
-  emergency prices are above every offer's (``max(1.5 x typical, 1.2 x the range's top)``).
+- placement types: those of docs/model.md section 2, the first ``types`` of ``TYPE_SPECS``.
+  Weekly prices per type are drawn around the calibrated typical figure, clipped to the
+  calibrated range; emergency prices are above every offer's (``max(1.5 x typical, 1.2 x the
+  range's top)``).
   Supported 16+, specialist fostering and the case-management costs are assumptions.
 - demand: an authority's size is lognormal (median ``size_median`` places across the six
   types), times the national-like mix (fostering dominant), times a little lognormal noise;
@@ -119,7 +121,7 @@ class TypeSpec:
         return float(round(max(1.5 * self.typical, 1.2 * self.high), -1))
 
 
-#: The SPEC vocabulary, in the order `--types K` takes the first K.
+#: The placement types of docs/model.md section 2, in the order `--types K` takes the first K.
 TYPE_SPECS: tuple[TypeSpec, ...] = (
     # IFA standard fostering about £815 (range £550-972), Lincolnshire FOI 2022-23, CMA 2021
     TypeSpec("foster_standard", "Standard fostering", False, 815, 550, 972, 90, 150, 0.64,
@@ -656,7 +658,8 @@ def _table_text(name: str, rows) -> str:
 
 
 def instance_files(instance: Instance) -> dict[str, str]:
-    """The SPEC's directory format as text: ``instance.yaml`` and one CSV per table."""
+    """The directory format of docs/model.md section 3 as text: ``instance.yaml`` and one CSV
+    per table."""
     tables = {
         "placement_types": list(instance.placement_types.values()),
         "authorities": list(instance.authorities.values()),

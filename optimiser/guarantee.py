@@ -1,6 +1,6 @@
 """`optimise guarantee`: guaranteed volumes (block contracts) under uncertain demand.
 
-A guarantee tier (SPEC section 3) is a block contract: the consortium pays for its
+A guarantee tier (docs/model.md section 3) is a block contract: the consortium pays for its
 ``min_places`` whether it uses them or not, and every place in scope costs ``discount_pct``
 less. Demand is uncertain (``optimiser.scenarios``), so a guarantee too large leaves void
 places paid for, and one too small leaves children in dearer or emergency placements. The
@@ -55,12 +55,19 @@ most delta* (equal when the placements do not change, as in a block that is alwa
 
 **Execution.** Scenario solves, replications and plans on expected demand are independent tasks
 run through ``optimiser.executor`` (a local pool of spawned processes, or Dask); the template
-and every scenario set are sent once per worker. Each scenario is solved on its own, so results
-do not depend on the workers, and scenarios are drawn by index (``optimiser.scenarios``).
+and every scenario set are sent once per worker. Where the second stage is an LP and the
+back-end HiGHS, each worker keeps one HiGHS model of it and a task is a batch of scenarios
+under every first stage, re-solved with new bounds from the previous optimum
+(``optimiser.recourse``); else each scenario is a fresh solve. A batch starts from a cleared
+basis, so results do not depend on the workers, and scenarios are drawn by index
+(``optimiser.scenarios``). Where there are no contracts and at most ``MAX_ENUMERATED`` first
+stages, the SAA replications and the wait-and-see value are exact by enumeration: every first
+stage evaluated on the scenarios, the least objective taken (no extensive-form MIP).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import time
@@ -87,6 +94,7 @@ from optimiser import scenarios as sc
 from optimiser.errors import InputError, Problem, SolveError
 from optimiser.executor import TaskPool
 from optimiser.market import Market, build_market
+from optimiser.recourse import fresh_solve, kept_recourse, keeps
 from optimiser.records import Instance
 from optimiser.run import choose_members
 from optimiser.schema import MAX_PLACES
@@ -162,7 +170,8 @@ NOTES = (
      "per scenario (it would need every member's standalone cost in every scenario)."),
     ("Plain (non-guarantee) volume discounts are earned per scenario when the volume reaches "
      "them; only guarantees and contracts are committed in advance."),
-    "Providers' capacities are those the consortium sees at expected demand (SPEC section 5).",
+    ("Providers' capacities are those the consortium sees at expected demand (docs/model.md "
+     "section 5)."),
 )
 
 
@@ -250,7 +259,7 @@ def parse_places(spec: str, instance: Instance, market: Market, discount: float 
     if high > MAX_PLACES:
         raise InputError(Problem("--places", f"{spec!r}: at most {MAX_PLACES:g} places"))
     provider, placement_type = _provider_and_type(left.strip(), instance, spec)
-    offered = _guarantee_discount(instance, provider, placement_type)
+    offered, minimum = _offered_guarantee(instance, provider, placement_type)
     if discount is None and offered is None:
         raise InputError(Problem("--places", f"{spec!r}: provider {provider} offers no "
                                  "guarantee tier; give its discount with --discount PCT"))
@@ -265,9 +274,12 @@ def parse_places(spec: str, instance: Instance, market: Market, discount: float 
         raise InputError(Problem("--places", f"{spec!r}: provider {provider} cannot serve "
                                  "these members (its rating is below min_rating, or it is "
                                  "another authority's in-house provision)"))
+    listed = sum(o.capacity for o in instance.offers
+                 if (o.provider, o.placement_type) == (provider, placement_type))
     return GuaranteeRange(provider, placement_type, low, high,
                           float(discount if discount is not None else offered),
-                          float(seen.iloc[0]) if len(seen) else 0.0)
+                          float(seen.iloc[0]) if len(seen) else 0.0,
+                          block=minimum is not None and listed <= minimum)
 
 
 def _provider_and_type(text: str, instance: Instance, spec: str) -> tuple[str, str]:
@@ -290,11 +302,16 @@ def _provider_and_type(text: str, instance: Instance, spec: str) -> tuple[str, s
     return provider, placement_type
 
 
-def _guarantee_discount(instance: Instance, provider: str, placement_type: str) -> float | None:
-    """The discount of P's guarantee tier covering the type (the largest, if several)."""
+def _offered_guarantee(instance: Instance, provider: str, placement_type: str
+                       ) -> tuple[float | None, float | None]:
+    """Discount and min_places of P's guarantee tier covering the type (the largest, if
+    several), or (None, None)."""
     tiers = [t for t in instance.tiers if t.provider == provider and t.guarantee
              and t.placement_type in (None, placement_type)]
-    return max(tiers, key=lambda t: t.min_places).discount_pct if tiers else None
+    if not tiers:
+        return None, None
+    largest = max(tiers, key=lambda t: t.min_places)
+    return largest.discount_pct, largest.min_places
 
 
 def _range_instance(instance: Instance, spec: GuaranteeRange) -> Instance:
@@ -322,7 +339,7 @@ class Option:
         single = len(rows) == 1
         row = rows.iloc[0] if single else None
         text = "; ".join(f"{r.provider}{'' if r.scope is None else ':' + r.scope} "
-                         f"{r.places:g} places at {r.discount:g}%"
+                         f"{r.places:g} place{'' if r.places == 1 else 's'} at {r.discount:g}%"
                          for r in rows.itertuples())
         contracts = [p for p, o in zip(stage.model.contract["provider"], self.first.contract)
                      if o]
@@ -391,6 +408,10 @@ class Chunk:
     statuses: tuple[str, ...]
     seconds: float
 
+    @property
+    def failed_any(self) -> bool:
+        return any(s not in ("optimal", "feasible") for s in self.statuses)
+
 
 def _solve(context: Context, form: ExtensiveForm):
     return get_solver(context.solver).solve(form.program, context.options)
@@ -409,12 +430,35 @@ def evaluate_chunk(context: Context, set_name: str, first: FirstStage | None, st
     scenarios = context.sets[set_name]
     parts, statuses = [], []
     for k in range(start, stop):
-        form = build_extensive_form(context.stage, scenarios.demand[k:k + 1], np.ones(1),
-                                    fixed=first)
-        result = _solve(context, form)
+        result, form = fresh_solve(context.stage, context.solver, context.options, first,
+                                   scenarios.demand[k])
         statuses.append(result.status)
         parts.append(scenario_figures(form, result.values) if result.has_plan else _empty(1))
     return Chunk(ScenarioFigures.concat(parts), tuple(statuses), time.perf_counter() - started)
+
+
+def evaluate_batch(context: Context, set_name: str, firsts: tuple[FirstStage, ...],
+                   start: int, stop: int) -> list[Chunk]:
+    """Scenarios start..stop of set ``set_name`` under each first stage, on this process's
+    kept model (``optimiser.recourse``): from a cleared basis, scenario by scenario and within
+    a scenario first stage by first stage, so each solve starts from a neighbour's optimum
+    (options of a --places range differ in one block's size) and the results do not depend
+    on which worker ran the batch."""
+    started = time.perf_counter()
+    kept = kept_recourse(context.stage, context.options)
+    kept.restart()
+    demand = context.sets[set_name].demand
+    parts = [[] for _ in firsts]
+    statuses = [[] for _ in firsts]
+    for k in range(start, stop):
+        for j, first in enumerate(firsts):
+            result, row = kept.solve(first, demand[k])
+            statuses[j].append(result.status)
+            parts[j].append(kept.figures(result.values, row) if result.has_plan
+                            else _empty(1))
+    seconds = (time.perf_counter() - started) / max(len(firsts), 1)
+    return [Chunk(ScenarioFigures.concat(p), tuple(s), seconds)
+            for p, s in zip(parts, statuses)]
 
 
 @dataclass(frozen=True)
@@ -649,10 +693,13 @@ def _chunks(count: int) -> list[tuple[int, int]]:
 
 def _evaluate(pool: TaskPool, context: Context, set_name: str,
               firsts: list[FirstStage | None], bar: Progress) -> list[Chunk]:
-    """Each first stage on every scenario of a set (one task per chunk), results per first
-    stage in order."""
+    """Each first stage on every scenario of a set, results per first stage in order: in
+    batches of scenarios on a kept model where the second stage allows
+    (``optimiser.recourse``), else one task per chunk of fresh solves."""
     count = context.sets[set_name].size
     spans = _chunks(count)
+    if None not in firsts and keeps(context.stage, context.solver):
+        return _evaluate_kept(pool, context, [set_name], firsts, bar)[set_name]
     tasks = [(set_name, first, start, stop) for first in firsts for start, stop in spans]
     bar.plan(count * len(firsts))
     results = pool.map(evaluate_chunk, tasks,
@@ -664,6 +711,48 @@ def _evaluate(pool: TaskPool, context: Context, set_name: str,
                             tuple(s for c in part for s in c.statuses),
                             sum(c.seconds for c in part)))
     return merged
+
+
+def _evaluate_kept(pool: TaskPool, context: Context, set_names: list[str],
+                   firsts: list[FirstStage], bar: Progress) -> dict[str, list[Chunk]]:
+    """Each first stage on every scenario of each set, in batches on kept models, all sets'
+    batches in one round of tasks (so no worker waits between sets)."""
+    tasks = [(name, tuple(firsts), start, stop) for name in set_names
+             for start, stop in _chunks(context.sets[name].size)]
+    bar.plan(sum(context.sets[name].size for name in set_names) * len(firsts))
+    batches = pool.map(evaluate_batch, tasks,
+                       lambda i: bar.solved((tasks[i][3] - tasks[i][2]) * len(firsts)))
+    merged = {}
+    for name in set_names:
+        mine = [b for t, b in zip(tasks, batches) if t[0] == name]
+        merged[name] = [Chunk(ScenarioFigures.concat([b[j].figures for b in mine]),
+                              tuple(s for b in mine for s in b[j].statuses),
+                              sum(b[j].seconds for b in mine)) for j in range(len(firsts))]
+    return merged
+
+
+def _replications_by_enumeration(pool: TaskPool, context: Context, names: list[str],
+                                 firsts: list[FirstStage], risk: Risk, bar: Progress
+                                 ) -> list[Replication]:
+    """Each replication's SAA problem solved exactly by evaluating every first stage on its
+    scenarios (kept models) and taking the least sample objective, (1 - w) mean + w CVaR
+    (ties: the first, the smallest commitment): the extensive form's optimum, without its
+    MIP."""
+    started = time.perf_counter()
+    evaluated = _evaluate_kept(pool, context, names, firsts, bar)
+    replications = []
+    for name in names:
+        weights = context.sets[name].weights
+        objectives = [np.inf if c.failed_any else
+                      float(np.dot(weights, risk_terms(c.figures.cost, weights, risk)))
+                      for c in evaluated[name]]
+        best = int(np.argmin(objectives))
+        if not np.isfinite(objectives[best]):
+            replications.append(Replication("error", None, None, None, 0.0, None))
+            continue
+        replications.append(Replication("optimal", objectives[best], objectives[best],
+                                        firsts[best], time.perf_counter() - started, None))
+    return replications
 
 
 def _with_contracts(pool: TaskPool, context: Context, options: list[Option],
@@ -735,9 +824,14 @@ def _optimise(pool: TaskPool, context: Context, bar: Progress, **fields) -> Guar
     started = time.perf_counter()
     names = [name for name in context.sets if name.startswith(REPLICATION)]
     bar.describe(f"{len(names)} SAA replications")
-    bar.plan(len(names))
-    replications = pool.map(solve_replication, [(name, risk) for name in names],
-                            lambda _i: bar.solved())
+    enumerable = every_first_stage(stage)
+    if enumerable is not None and keeps(stage, context.solver):
+        replications = _replications_by_enumeration(pool, context, names, enumerable, risk,
+                                                    bar)
+    else:
+        bar.plan(len(names))
+        replications = pool.map(solve_replication, [(name, risk) for name in names],
+                                lambda _i: bar.solved())
     failed = [name for name, r in zip(names, replications) if r.first is None]
     if failed:
         raise SolveError(f"no plan for {', '.join(failed)} "
@@ -757,8 +851,16 @@ def _optimise(pool: TaskPool, context: Context, bar: Progress, **fields) -> Guar
 
     started = time.perf_counter()
     firsts = list(dict.fromkeys(o.first for o in options))
-    bar.describe(f"evaluating {len(firsts)} plans")
-    chunks = dict(zip(firsts, _evaluate(pool, context, EVALUATION, firsts, bar)))
+    every = None
+    if enumerable is not None and keeps(stage, context.solver) and set(firsts) <= set(
+            enumerable):
+        # wait-and-see needs every first stage on the evaluation sample: the plans are some
+        bar.describe(f"evaluating all {len(enumerable)} plans")
+        every = dict(zip(enumerable, _evaluate(pool, context, EVALUATION, enumerable, bar)))
+        chunks = every
+    else:
+        bar.describe(f"evaluating {len(firsts)} plans")
+        chunks = dict(zip(firsts, _evaluate(pool, context, EVALUATION, firsts, bar)))
     evaluated = [Evaluated(o, chunks[o.first].figures, chunks[o.first].statuses)
                  for o in options]
     timings["evaluation_seconds"] = time.perf_counter() - started
@@ -781,10 +883,53 @@ def _optimise(pool: TaskPool, context: Context, bar: Progress, **fields) -> Guar
     timings["gap_seconds"] = time.perf_counter() - started
     started = time.perf_counter()
     bar.describe("wait-and-see")
-    outcome.wait_and_see = _evaluate(pool, context, EVALUATION, [None], bar)[0].figures
+    outcome.wait_and_see = _wait_and_see(pool, context, bar, every)
     timings["wait_and_see_seconds"] = time.perf_counter() - started
     _warn_failures(outcome)
     return outcome
+
+
+#: most first stages the wait-and-see value is found by enumerating (else one MIP a scenario)
+MAX_ENUMERATED = 64
+
+
+def every_first_stage(stage: SecondStage) -> list[FirstStage] | None:
+    """Every first stage (at most one commitment per tier group), where there are no
+    contracts and at most MAX_ENUMERATED of them; else None."""
+    if len(stage.first) or stage.commitments.empty:
+        return None
+    groups = [list(rows) for _, rows in stage.commitments.groupby("group", sort=False).groups
+              .items()]
+    if math.prod(len(g) + 1 for g in groups) > MAX_ENUMERATED:
+        return None
+    n = len(stage.commitments)
+    firsts = []
+    for choice in itertools.product(*[[None, *g] for g in groups]):
+        chosen = {c for c in choice if c is not None}
+        firsts.append(FirstStage(tuple(int(c in chosen) for c in range(n)), ()))
+    return firsts
+
+
+def _wait_and_see(pool: TaskPool, context: Context, bar: Progress,
+                  every: dict[FirstStage, Chunk] | None = None) -> ScenarioFigures:
+    """Each evaluation scenario under its own best first stage. Where the first stages are
+    few and the second stage is kept (``optimiser.recourse``), every one is evaluated (or
+    taken from ``every``) and each scenario takes its least cost (exact, and no MIP per
+    scenario); else each scenario is solved with a free first stage."""
+    if every is not None:
+        chunks = list(every.values())
+    else:
+        firsts = every_first_stage(context.stage)
+        if firsts is None or not keeps(context.stage, context.solver):
+            return _evaluate(pool, context, EVALUATION, [None], bar)[0].figures
+        chunks = _evaluate(pool, context, EVALUATION, firsts, bar)
+    costs = np.vstack([np.where(np.isnan(c.figures.cost), np.inf, c.figures.cost)
+                       for c in chunks])
+    best = np.argmin(costs, axis=0)  # ties: the first, the smallest commitment
+    rows = np.arange(costs.shape[1])
+    return ScenarioFigures(*(np.vstack([getattr(c.figures, f) for c in chunks])[best, rows]
+                             for f in ("cost", "penalty", "void_places", "void_cost", "unmet",
+                                       "guaranteed_spend")))
 
 
 def _committed(first: FirstStage) -> tuple[int, ...]:
@@ -943,7 +1088,8 @@ def summary(outcome: GuaranteeOutcome, rows: list[dict]) -> dict:
                 "placement_type": outcome.stage.range_spec.placement_type,
                 "low": outcome.stage.range_spec.low, "high": outcome.stage.range_spec.high,
                 "discount_pct": outcome.stage.range_spec.discount_pct,
-                "seen_capacity": outcome.stage.range_spec.seen_capacity},
+                "seen_capacity": outcome.stage.range_spec.seen_capacity,
+                "block": outcome.stage.range_spec.block},
             "scenario_sets": "drawn" if outcome.evaluation.sampled else "enumerated",
         },
         "demand": {
@@ -1064,12 +1210,9 @@ def chart(data: dict) -> bytes:
 # --------------------------------------------------------------------------- screen
 
 def _k(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return ""
-    thousands = round(value / 1000)
-    sign = ("+" if thousands > 0 else "-" if thousands < 0 else "") if signed else (
-        "-" if thousands < 0 else "")
-    return f"{sign}£{abs(thousands):,}k"
+    from optimiser.reports.formats import money_compact
+
+    return "" if value is None else money_compact(value, signed)
 
 
 def _m(value: float | None) -> str:
@@ -1079,13 +1222,14 @@ def _m(value: float | None) -> str:
 def _half(row: dict) -> str:
     """" ±£Xk": half the saving's 95% interval (blank when exact)."""
     low, high = row["saving_ci_low"], row["saving_ci_high"]
-    if low is None or high is None or round((high - low) / 2000) == 0:
-        return ""
-    return f" ±{_k((high - low) / 2)[1:]}"
+    half = "" if low is None or high is None else _k((high - low) / 2)
+    return "" if half in ("", "£0") else f" ±{half}"
 
 
 def _p(value: float | None) -> str:
-    return "" if value is None else f"{100 * value:.1f}%"
+    from optimiser.reports.formats import share
+
+    return "" if value is None else share(value)
 
 
 def print_guarantee(console, summary_text: str) -> None:
@@ -1093,9 +1237,10 @@ def print_guarantee(console, summary_text: str) -> None:
     summary written, so screen and files never disagree."""
     import json
 
-    from rich import box
     from rich.markup import escape
-    from rich.table import Table
+
+    from optimiser.display import Column, print_table
+    from optimiser.reports.formats import counted, pct
 
     data = json.loads(summary_text)
     settings, timings = data["settings"], data["timings"]
@@ -1103,7 +1248,7 @@ def print_guarantee(console, summary_text: str) -> None:
     console.print(
         f"[bold]{escape(data['instance'])}[/bold] guarantee ({mode}): "
         f"{settings['evaluation_scenarios']:,} {settings['scenario_sets']} scenarios, "
-        f"{len(data['members'])} members, risk level {settings['risk_level']:g}, "
+        f"{counted(len(data['members']), 'member')}, risk level {settings['risk_level']:g}, "
         f"weight {settings['risk_weight']:g}; {timings['seconds']:.1f} s on "
         f"{escape(str(timings['executor']))}", highlight=False)
     d = data["demand"]
@@ -1112,28 +1257,26 @@ def print_guarantee(console, summary_text: str) -> None:
         f"({d['sources']['sd']} with an sd, {d['sources']['cv']} by cv, "
         f"{d['sources']['poisson']} Poisson), correlation {d['correlation']:g}, "
         f"{d['years']} year(s) at {d['growth_pct']:+g}% a year.", highlight=False)
-    table = Table(title="Options against the same scenarios (£ a year; saving ± its 95% CI; "
-                  f"CVaR at {settings['risk_level']:g})", box=box.SIMPLE_HEAD, pad_edge=False,
-                  collapse_padding=True)
-    columns = ("option", "E cost", "saving", "void", "P void", "P unmet", "CVaR",
-               "break-even")
-    for column in columns:
-        table.add_column(column, justify="left" if column == "option" else "right",
-                         overflow="fold", no_wrap=True)
+    rows, styles = [], []
     for r in data["options"]:
         if r["expected_cost"] is None:
-            table.add_row(escape(r["option"]), f"{r['failed_scenarios']} failed",
-                          *[""] * 6, style="yellow")
+            rows.append([r["option"], f"{r['failed_scenarios']} failed", *[""] * 6])
+            styles.append("yellow")
             continue
-        table.add_row(
-            escape(r["option"]) + (" *" if r["recommended"] else ""),
+        rows.append([
+            r["option"] + (" *" if r["recommended"] else ""),
             _m(r["expected_cost"]), _k(r["saving"], True) + _half(r),
             f"{r['expected_void_places']:.2f}", _p(r["p_void"]), _p(r["p_unmet"]),
             _m(r["cvar_cost"]),
             "" if r["break_even_discount_pct"] is None
-            else f"{r['break_even_discount_pct']:.1f}%",
-            style="bold" if r["recommended"] else None)
-    console.print(table)
+            else pct(r["break_even_discount_pct"])])
+        styles.append("bold" if r["recommended"] else None)
+    print_table(console, "Options against the same scenarios (£ a year; saving ± its 95% CI; "
+                f"CVaR at {settings['risk_level']:g})", [
+                    Column("option", words=True), Column("E cost"), Column("saving"),
+                    Column("void", drop=1), Column("P void"), Column("P unmet", drop=2),
+                    Column("CVaR", drop=3), Column("break-even")], rows, styles,
+                source=GUARANTEE_CSV)
     if data["recommended"]:
         label = "least objective" if data["mode"] == MODE_SWEEP else "chosen by SAA"
         console.print(f"* {label}: [bold]{escape(data['recommended'])}[/bold]",
@@ -1151,6 +1294,11 @@ def print_guarantee(console, summary_text: str) -> None:
             f"(95% CI {_interval(lower)}), chosen plan {_money(upper['estimate'])} "
             f"(95% CI {_interval(upper)}); optimality gap {_money(gap['estimate'])} "
             f"(95% upper bound {_money(gap['ci_high'])}).", highlight=False)
+        from optimiser.reports.guarantee_report import bound_above_plan
+
+        explained = bound_above_plan(saa)
+        if explained:
+            console.print(explained, highlight=False)
         vss, evpi = data["vss"], data["evpi"]
         console.print(
             f"Value of the stochastic solution {_money(vss['estimate'])} "

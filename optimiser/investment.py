@@ -12,10 +12,10 @@ candidate (its demand is already reported as unmet in gaps.csv).
 
 The signal is the marginal value of the candidate's capacity in the consortium's model with its
 integer decisions fixed, in pounds of real spend. Let v(b) be the least total annual cost (the
-members' cost_a of SPEC section 4: fees after discount, non-fee costs, emergency places, shared
-contract and void payments) over the run's model with every tier z and contract o fixed at the
-plan's values, places continuous (also under ``integer_places``), the run's individual
-rationality rows and tracked members, and each candidate's capacity row
+members' cost_a of docs/model.md section 4: fees after discount, non-fee costs, emergency
+places, shared contract and void payments) over the run's model with every tier z and
+contract o fixed at the plan's values, places continuous (also under ``integer_places``), the
+run's individual rationality rows and tracked members, and each candidate's capacity row
 ``sum_{b,n} x[b,cand,t,n] <= b_cand``. The model's two steering weights are held as limits
 rather than priced: no member's local shortfall may exceed the plan's, nor its excess over its
 standalone cost (priced at their weights, an extra place relieving a member that is not kept

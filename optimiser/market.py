@@ -1,4 +1,4 @@
-"""The market a coalition of authorities sees: the data of SPEC section 4 for one set of members.
+"""The market a coalition sees: the data of docs/model.md section 4 for one set of members.
 
 ``build_market(instance, members)`` turns an :class:`Instance` into flat tables the model reads:
 
@@ -6,15 +6,15 @@
   ``fee_year = W * price[p,t]``, its non-fee cost per place ``non_fee_year = c[a,p,t]``, its road
   distance, whether it is local, and its upper bound ``min(d[a,n], cap[p,t])``;
 * ``needs``: demand d[a,n] of every member (rows with positive places);
-* ``offers`` and ``providers`` with the capacity the coalition sees (SPEC section 5): under
+* ``offers`` and ``providers`` with the capacity the coalition sees (docs/model.md section 5): under
   ``baseline_capacity: shared`` every capacity and max_places is scaled by D_M / D, the
   coalition's share of the instance's demand, except in-house provision owned by a member,
   which it keeps whole; under ``full`` nothing is scaled;
 * ``groups``: the tier groups (one per provider and scope) with their tiers.
 
-Eligibility (SPEC section 4): (p,t) is an offer with capacity, (n,t) is an allowed service pair
-(n = t or a substitution), the provider's rating is at least ``min_rating`` (unrated allowed), and
-an in-house provider serves only its owner unless ``share_in_house``.
+Eligibility (docs/model.md section 4): (p,t) is an offer with capacity, (n,t) is an allowed
+service pair (n = t or a substitution), the provider's rating is at least ``min_rating``
+(unrated allowed), and an in-house provider serves only its owner unless ``share_in_house``.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def _needs(instance: Instance, members: list[str]) -> pd.DataFrame:
 
 
 def provider_scale(kind: str, owner: str | None, members: set[str], factor: float) -> float:
-    """The share of a provider's capacity coalition ``members`` sees (SPEC section 5).
+    """The share of a provider's capacity coalition ``members`` sees (docs/model.md section 5).
 
     In-house provision owned by a member is kept whole. In-house provision of an authority
     outside the coalition is not seen at all: `share_in_house` lets it serve the owner's fellow
@@ -225,7 +225,7 @@ def tier_groups(instance: Instance) -> tuple[TierGroup, ...]:
 
 
 def capacity_factor(instance: Instance, members: list[str]) -> float:
-    """D_M / D under `shared`, 1 under `full` (SPEC section 5)."""
+    """D_M / D under `shared`, 1 under `full` (docs/model.md section 5)."""
     if instance.policy.baseline_capacity == "full":
         return 1.0
     total = instance.total_demand

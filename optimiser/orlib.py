@@ -1,8 +1,9 @@
 """OR-Library capacitated warehouse location instances (Beasley 1988) as consortium instances.
 
-With one placement type, no tiers, contract costs and capacities the model of SPEC section 4 is
-the capacitated facility location problem with splittable demand, so the OR-Library ``cap*``
-files (and their published optimal costs) test the model and the solvers end to end.
+With one placement type, no tiers, contract costs and capacities the model of docs/model.md
+section 4 is the capacitated facility location problem with splittable demand, so the
+OR-Library ``cap*`` files (and their published optimal costs) test the model and the solvers
+end to end.
 
 File format: ``m n``; then m pairs ``capacity fixed_cost``; then for each customer its demand
 followed by m numbers, the cost of serving ALL of that customer's demand from each warehouse.

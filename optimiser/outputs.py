@@ -1,4 +1,4 @@
-"""The result files of `optimise run` (SPEC section 7): names, columns and the meaning of each figure.
+"""The result files of `optimise run` (docs/model.md section 7): names, columns and meanings.
 
 Writers and `optimise verify` both read these definitions, so a column is defined once.
 
@@ -6,8 +6,8 @@ Conventions (for every CSV): UTF-8, one header row, ``,`` separator, rows in ins
 booleans as ``true``/``false``, an undefined ratio (e.g. a share of zero placed) left blank.
 Places are rounded to 6 decimals, money to 2 (pence), percentages and shares to 6, km to 3.
 
-Cost of one place per year (SPEC section 4), for authority a placed with provider p in offer
-type t for need n:
+Cost of one place per year (docs/model.md section 4), for authority a placed with provider p
+in offer type t for need n:
     fee      = W * weekly_price[p,t] * (1 - discount_pct/100)
     non_fee  = W * cm[p,t] + travel_cost_per_km_year * km[a,p]
                + breakdown_rate[p,t] * breakdown_cost + extra_cost_year[a,p]
@@ -66,11 +66,12 @@ GAP_COLUMNS = (
 #: ``not_kept_whole`` lists members whose cost exceeds their standalone cost
 #: {authority, excess}; ``penalties`` {local_shortfall_places, local_shortfall_cost};
 #: ``investment`` the top rows of investment.csv (``optimiser.investment``), null when the run
-#: was made with ``--no-investment`` (verify does not read it).
+#: was made with ``--no-investment`` (verify does not read it); ``membership`` what headings
+#: call the members (``--consortium`` NAME, or the ``--members`` chosen), null for all of them.
 SUMMARY_KEYS = (
-    "instance", "status", "objective", "mip_gap", "solver", "seconds", "members", "totals",
-    "fairness", "tiers", "shared_costs", "not_kept_whole", "penalties", "warnings", "policy",
-    "investment",
+    "instance", "membership", "status", "objective", "mip_gap", "solver", "seconds", "members",
+    "totals", "fairness", "tiers", "shared_costs", "not_kept_whole", "penalties", "warnings",
+    "policy", "investment",
 )
 TOTALS_KEYS = (
     "demand", "placed", "unmet", "annual_cost", "standalone_cost", "saving", "saving_pct",
@@ -85,3 +86,11 @@ PLACES_DP = 6
 MONEY_DP = 2
 RATIO_DP = 6
 KM_DP = 3
+
+
+def heading(summary: dict) -> str:
+    """A run's name on screen and in its reports: the instance, and the membership when one
+    was chosen ("North West — Greater Manchester"), so two memberships' results never look
+    alike."""
+    membership = summary.get("membership")
+    return f"{summary['instance']} — {membership}" if membership else summary["instance"]

@@ -2,7 +2,7 @@
 
 An :class:`Instance` is what every loader (directory, manifest, workbook) produces and what every
 model and analysis consumes. It holds validated rows only: by the time one exists, every rule of
-SPEC section 3 has been checked, so consumers may index by id without defensive checks.
+docs/model.md section 3 has been checked, so consumers may index by id without defensive checks.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from optimiser.schema import (
 
 @dataclass(frozen=True)
 class Instance:
-    """A validated consortium framework instance (SPEC section 3)."""
+    """A validated consortium framework instance (docs/model.md section 3)."""
 
     name: str
     description: str

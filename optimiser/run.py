@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from models.baseline import Standalone
 from models.voices import solve_consortium
 from optimiser.baselines import baselines
+from optimiser.destination import NAMED_MEMBERS_MAX
 from optimiser.errors import InputError, Problem, SolveError
 from optimiser.market import Market, build_market
+from optimiser.members import resolve_authorities
 from optimiser.plan import Plan, read_plan
 from optimiser.program import LinearProgram
 from optimiser.records import Instance
@@ -31,11 +33,13 @@ class RunOutcome:
     standalone: Standalone
     reference_cost: float  # total cost under `volume` without individual rationality
     seconds: float
+    membership: str | None = None  # what headings call the members; None: every authority
 
 
 def choose_members(instance: Instance, members: list[str] | None = None,
                    consortium: str | None = None) -> list[str]:
-    """The run's members: ``--members``, ``--consortium`` or every authority."""
+    """The run's members: ``--members`` (ids or names, the pieces of a comma-separated list:
+    ``optimiser.members``), ``--consortium`` or every authority."""
     if members and consortium:
         raise InputError(Problem("--members", "give --members or --consortium, not both"))
     if consortium:
@@ -46,12 +50,7 @@ def choose_members(instance: Instance, members: list[str] | None = None,
                                      f"unknown consortium {consortium!r} (known: {known})"))
         return chosen
     if members:
-        unknown = [a for a in members if a not in instance.authorities]
-        if unknown:
-            raise InputError(Problem("--members", f"unknown authorities: {', '.join(unknown)}"))
-        if len(set(members)) != len(members):
-            raise InputError(Problem("--members", "an authority is listed twice"))
-        return list(members)
+        return resolve_authorities(instance, members)
     return list(instance.authorities)
 
 
@@ -88,7 +87,22 @@ def run(instance: Instance, members: list[str] | None = None,
     plan = read_plan(model, result)
     reference = _reference_cost(market, solve, plan, policy)
     return RunOutcome(instance, market, plan, standalone, reference,
-                      time.perf_counter() - started)
+                      time.perf_counter() - started,
+                      membership_label(instance, chosen, members, consortium))
+
+
+def membership_label(instance: Instance, chosen: list[str], members: list[str] | None,
+                     consortium: str | None) -> str | None:
+    """The membership as headings name it after the instance ("North West — Greater
+    Manchester"): the consortium, a few chosen authorities by name, or how many were chosen;
+    None when every authority is a member by default."""
+    if consortium:
+        return consortium
+    if not members:
+        return None
+    if len(chosen) <= NAMED_MEMBERS_MAX:
+        return ", ".join(instance.authorities[a].name or a for a in chosen)
+    return f"{len(chosen)} chosen authorities"
 
 
 def _reference_cost(market: Market, solve, plan: Plan, policy) -> float:

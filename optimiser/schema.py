@@ -2,14 +2,15 @@
 
 Each table row is a pydantic model: a field's annotation gives its type, its default (or
 ``required``), its range (``ge``/``gt``/``le``/``lt``) and its ``description`` the meaning from
-SPEC section 3. Loading, validation, the docs and any template derive from these models, so a
-column is described here and nowhere else.
+docs/model.md section 3. Loading, validation, the docs and any template derive from these
+models, so a column is described here and nowhere else.
 
 Rules that involve more than one row or table (unknown ids, duplicate keys, tier monotonicity,
 in-house owners...) live in ``optimiser.validation``.
 
 Numbers are bounded above by generous finite limits so that a typo such as ``1e30`` places is
-reported rather than passed to the solver, where it would wreck the numerics.
+reported rather than passed to the solver, where it would wreck the numerics. A true/false value
+(an Excel TRUE/FALSE cell, YAML's ``yes``/``no``) is no number: pydantic would read it as 1/0.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 # Generous sanity limits: far above any real English figure, far below float trouble.
 MAX_PLACES = 1e7
@@ -52,8 +54,15 @@ def rating_allowed(rating: str, min_rating: str) -> bool:
     return RATING_ORDER.index(rating) <= RATING_ORDER.index(min_rating)
 
 
+#: pydantic error type of a true/false value given for a number (``optimiser.validation``
+#: words it)
+TRUE_FALSE_NUMBER = "true_false_number"
+_NUMBERS = (float, int, float | None, int | None)
+
+
 class Row(BaseModel):
-    """Common configuration: unknown columns are errors, NaN and inf are refused."""
+    """Common configuration: unknown columns are errors, NaN and inf are refused, and so is
+    a true/false value for a number."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -63,6 +72,14 @@ class Row(BaseModel):
         coerce_numbers_to_str=True,
         use_enum_values=True,
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _true_false_is_no_number(cls, value: object, info: ValidationInfo) -> object:
+        # pydantic's lax mode reads True as 1.0, so "places: yes" would plan one place
+        if isinstance(value, bool) and cls.model_fields[info.field_name].annotation in _NUMBERS:
+            raise PydanticCustomError(TRUE_FALSE_NUMBER, "a true/false value is not a number")
+        return value
 
 
 Id = str
@@ -197,7 +214,7 @@ Voice = Literal["volume", "equal", "maxmin"]
 
 
 class Policy(Row):
-    """Policy keys (SPEC section 3); every key optional."""
+    """Policy keys (docs/model.md section 3); every key optional."""
 
     model_config = ConfigDict(**{**Row.model_config, "coerce_numbers_to_str": False})
 
@@ -234,7 +251,7 @@ class Policy(Row):
         description="no independent or voluntary provider takes more than this share of the "
         "consortium's places",
     )
-    voice: Voice = Field("volume", description="volume, equal or maxmin (SPEC section 6)")
+    voice: Voice = Field("volume", description="volume, equal or maxmin (docs/model.md section 6)")
     individual_rationality: bool = Field(
         True, description="no member pays more than its standalone cost"
     )

@@ -79,14 +79,16 @@ _PCT = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))%$")
 
 @dataclass(frozen=True)
 class Scenario:
-    """One stressed market: its name (unique, used in the files), the instance it solves, its
-    kind (``failure``, ``n-1`` or ``demand``) and a one-line description."""
+    """One stressed market: its name (unique, of ids, used in the files), the instance it
+    solves, its kind (``failure``, ``n-1`` or ``demand``), a one-line description and its label
+    (the name in people's words, for the screen: provider, type and authority names)."""
 
     name: str
     instance: Instance
     kind: str = ""
     detail: str = ""
     providers: tuple[str, ...] = ()  # the failed providers of a failure scenario
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -188,16 +190,21 @@ def failure_scenario(instance: Instance, providers: Sequence[str], base_places: 
                       else p for p in providers)
     carried = sum(base_places.get(p, 0.0) for p in providers)
     verb = "fails" if len(providers) == 1 else "fail together"
+    label = f"{prefix}: {' + '.join(instance.providers[p].name for p in providers)}"
     return Scenario(f"{prefix}:{'+'.join(providers)}", fail_providers(instance, providers), kind,
-                    f"{names} {verb}: {carried:,.1f} places in the base plan", tuple(providers))
+                    f"{names} {verb}: {carried:,.1f} places in the base plan", tuple(providers),
+                    label)
 
 
 def demand_scenario(instance: Instance, shock: DemandShock, members: Sequence[str]) -> Scenario:
-    scope = []
+    scope, named = [], []
     if shock.placement_type:
         scope.append(shock.placement_type)
+        named.append(instance.placement_types[shock.placement_type].name)
     if shock.authority:
         scope.append(instance.authorities[shock.authority].name)
+        named.append(instance.authorities[shock.authority].name)
+    label = f"demand {_signed_pct(shock.pct)}{': ' + ', '.join(named) if named else ''}"
     affected = sum(d.places for d in instance.demand
                    if shock.covers(d.authority, d.placement_type))
     detail = (f"demand {_signed_pct(shock.pct)}"
@@ -205,7 +212,8 @@ def demand_scenario(instance: Instance, shock: DemandShock, members: Sequence[st
               f"{instance.total_demand:,.1f} places in scope")
     if shock.authority and shock.authority not in members:
         detail += " (not a member: changes only the share of capacity the members see)"
-    return Scenario(shock.name, scale_demand(instance, shock), KIND_DEMAND, detail)
+    return Scenario(shock.name, scale_demand(instance, shock), KIND_DEMAND, detail,
+                    label=label)
 
 
 def provider_places(outcome: RunOutcome) -> dict[str, float]:
@@ -470,7 +478,8 @@ def stress_summary(outcome: StressOutcome, table: pd.DataFrame) -> dict:
     base_row = consortium.loc[BASE]
     scenarios = []
     for scenario, result in zip(outcome.scenarios, outcome.results):
-        entry = {"name": scenario.name, "kind": scenario.kind, "detail": scenario.detail,
+        entry = {"name": scenario.name, "label": scenario.label or scenario.name,
+                 "kind": scenario.kind, "detail": scenario.detail,
                  "failed_providers": [
                      {"provider": p, "name": instance.providers[p].name,
                       "base_places": (outcome.base_places or {}).get(p, 0.0)}
@@ -491,9 +500,11 @@ def stress_summary(outcome: StressOutcome, table: pd.DataFrame) -> dict:
     worst_case = None
     if solved:
         top = max(solved, key=lambda s: s["totals"]["cost_change"])  # first of equals
-        worst_case = {"scenario": top["name"], "kind": top["kind"], "detail": top["detail"],
+        worst_case = {"scenario": top["name"], "label": top["label"], "kind": top["kind"],
+                      "detail": top["detail"],
                       **top["totals"], "worst_member": top["worst_member"]}
     stressed = members[members["scenario"].isin([s["name"] for s in solved])]
+    labels = {s["name"]: s["label"] for s in scenarios}
     member_worst = []
     for a in outcome.members:
         own = stressed[stressed["authority"] == a]
@@ -501,6 +512,7 @@ def stress_summary(outcome: StressOutcome, table: pd.DataFrame) -> dict:
             continue
         worst = own.loc[own["cost_change"].idxmax()]  # first of equals: scenario order
         member_worst.append({"authority": a, "name": names[a], "scenario": worst["scenario"],
+                             "scenario_label": labels[worst["scenario"]],
                              "cost_change": float(worst["cost_change"]),
                              "cost_change_pct": _none(worst["cost_change_pct"]),
                              "unmet_change": float(worst["unmet_change"])})
@@ -537,89 +549,79 @@ def stress_files(outcome: StressOutcome) -> dict[str, str]:
 
 # --------------------------------------------------------------------------- screen
 
-def _money_k(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return ""
-    thousands = round(value / 1000)
-    text = f"£{abs(thousands):,}k"
-    if signed:
-        return ("+" if thousands > 0 else "-" if thousands < 0 else "") + text
-    return ("-" if thousands < 0 else "") + text
+def _change(value: float | None, digits: int = 1, suffix: str = "", scale: float = 1.0) -> str:
+    """A change for the screen, from the summary's number (never from formatted text)."""
+    from optimiser.reports.formats import signed
+
+    return "" if value is None else signed(value * scale, digits, suffix)
 
 
-def _signed(value: float | None, fmt: str, suffix: str = "", scale: float = 1.0) -> str:
-    if value is None:
-        return ""
-    shown = value * scale
-    text = format(shown, fmt)
-    if float(text) == 0:
-        text = format(0.0, fmt)
-    return ("+" if float(text) > 0 else "") + text + suffix
+def _cost_change(value: float | None) -> str:
+    from optimiser.reports.formats import money_compact
+
+    return "" if value is None else money_compact(value, sign=True)
 
 
 def print_stress(console, summary_text: str) -> None:
     """Per scenario totals, the worst case highlighted, each member's worst scenario: printed
-    from the very summary written, so screen and files never disagree."""
+    from the very summary written, so screen and files never disagree. Scenarios are shown by
+    their labels (names); the files name them by ids."""
     import json
 
-    from rich import box
     from rich.markup import escape
-    from rich.table import Table
+
+    from optimiser.display import Column, print_table
+    from optimiser.reports.formats import counted, money, places, share
 
     summary = json.loads(summary_text)
     base = summary["base"]["totals"]
     timings = summary["timings"]
     console.print(
-        f"[bold]{escape(summary['instance'])}[/bold] under stress: {len(summary['scenarios'])} "
-        f"scenarios, {len(summary['members'])} members, {timings['seconds']:.1f} s "
-        f"(base {timings['base_seconds']:.1f} s, {timings['workers']} worker"
-        f"{'s' if timings['workers'] != 1 else ''})", highlight=False)
-    console.print(
-        f"Base plan: annual cost £{base['annual_cost']:,.0f}, {base['unmet']:,.1f} of "
-        f"{base['demand']:,.1f} places unmet, local share "
-        f"{'' if base['local_share'] is None else format(100 * base['local_share'], '.1f')}%.",
+        f"[bold]{escape(summary['instance'])}[/bold] under stress: "
+        f"{counted(len(summary['scenarios']), 'scenario')}, "
+        f"{counted(len(summary['members']), 'member')}, {timings['seconds']:.1f} s "
+        f"(base {timings['base_seconds']:.1f} s, {counted(timings['workers'], 'worker')})",
         highlight=False)
-    table = Table(title="Scenarios against the base plan (money in £ thousands a year)",
-                  box=box.SIMPLE_HEAD)
-    for column in ("scenario", "Δ cost", "Δ cost %", "Δ unmet", "Δ local", "worst-hit member"):
-        table.add_column(column, justify="left" if column in ("scenario", "worst-hit member")
-                         else "right", overflow="fold")
+    console.print(
+        f"Base plan: annual cost {money(base['annual_cost'])}, {places(base['unmet'])} of "
+        f"{places(base['demand'])} places unmet, local share {share(base['local_share'])}.",
+        highlight=False)
     worst = (summary["worst_case"] or {}).get("scenario")
+    rows, styles = [], []
     for s in summary["scenarios"]:
         t = s["totals"]
         if t is None:
-            table.add_row(escape(s["name"]), s["status"], *[""] * 4, style="yellow")
+            rows.append([s["label"], s["status"], "", "", "", "", ""])
+            styles.append("yellow")
             continue
         member = s["worst_member"]
-        table.add_row(
-            escape(s["name"] + ("" if s["status"] == "optimal" else f" ({s['status']})")),
-            _money_k(t["cost_change"], True), _signed(t["cost_change_pct"], ".1f", "%"),
-            _signed(t["unmet_change"], ",.1f"),
-            _signed(t["local_share_change"], ".1f", " pt", 100.0),
-            f"{escape(member['name'])} {_money_k(member['cost_change'], True)}",
-            style="bold red" if s["name"] == worst else None)
-    console.print(table)
-    members = Table(title="Each member's worst scenario", box=box.SIMPLE_HEAD)
-    for column in ("authority", "scenario", "Δ cost", "Δ cost %", "Δ unmet"):
-        members.add_column(column, justify="left" if column in ("authority", "scenario")
-                           else "right", overflow="fold")
-    for m in summary["member_worst_case"]:
-        members.add_row(escape(m["name"]), escape(m["scenario"]), _money_k(m["cost_change"], True),
-                        _signed(m["cost_change_pct"], ".1f", "%"),
-                        _signed(m["unmet_change"], ",.1f"))
+        rows.append([s["label"] + ("" if s["status"] == "optimal" else f" ({s['status']})"),
+                     _cost_change(t["cost_change"]), _change(t["cost_change_pct"], suffix="%"),
+                     _change(t["unmet_change"]), _change(t["local_share_change"], scale=100.0),
+                     member["name"], _cost_change(member["cost_change"])])
+        styles.append("bold red" if s["name"] == worst else None)
+    print_table(console, "Scenarios against the base plan (£ a year; local share in points)", [
+        Column("scenario", words=True, least=10), Column("Δ cost"), Column("Δ cost %", drop=1),
+        Column("Δ unmet"), Column("Δ local"), Column("worst-hit member", words=True),
+        Column("its Δ cost", drop=2)], rows, styles, source="stress.csv")
     if summary["member_worst_case"]:
-        console.print(members)
+        print_table(console, "Each member's worst scenario", [
+            Column("authority", words=True), Column("scenario", words=True), Column("Δ cost"),
+            Column("Δ cost %", drop=1), Column("Δ unmet")], [
+            [m["name"], m["scenario_label"], _cost_change(m["cost_change"]),
+             _change(m["cost_change_pct"], suffix="%"), _change(m["unmet_change"])]
+            for m in summary["member_worst_case"]], source="stress.csv")
     if summary["worst_case"]:
         w = summary["worst_case"]
         console.print(
-            f"[bold red]Worst case:[/bold red] {escape(w['scenario'])} "
-            f"({escape(w['detail'])}): cost {_money_k(w['cost_change'], True)} ({_signed(w['cost_change_pct'], '.1f', '%')}), "
-            f"unmet {_signed(w['unmet_change'], ',.1f')} places, local share "
-            f"{_signed(w['local_share_change'], '.1f', ' pt', 100.0)}.", highlight=False)
+            f"[bold red]Worst case:[/bold red] {escape(w['label'])} ({escape(w['detail'])}): "
+            f"cost {_cost_change(w['cost_change'])} ({_change(w['cost_change_pct'], suffix='%')}"
+            f"), unmet {_change(w['unmet_change'])} places, local share "
+            f"{_change(w['local_share_change'], suffix=' pt', scale=100.0)}.", highlight=False)
     for failed in summary["failed"]:
         entry = next(s for s in summary["scenarios"] if s["name"] == failed)
-        console.print(f"[yellow]no plan:[/yellow] {escape(failed)}: {escape(entry['message'])}",
-                      highlight=False)
+        console.print(f"[yellow]no plan:[/yellow] {escape(entry['label'])}: "
+                      f"{escape(entry['message'])}", highlight=False)
     for warning in summary["warnings"]:
         console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
 

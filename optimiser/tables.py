@@ -1,4 +1,4 @@
-"""The result tables of a run (SPEC section 7), as defined in ``optimiser.outputs``."""
+"""The result tables of a run (docs/model.md section 7), as defined in ``optimiser.outputs``."""
 
 from __future__ import annotations
 
@@ -115,6 +115,7 @@ def summary(outcome: RunOutcome, authorities: pd.DataFrame, investment=None) -> 
     shortfall = float(sum(plan.shortfall.values()))
     return {
         "instance": instance.name,
+        "membership": outcome.membership,
         "status": result.status,
         "objective": result.objective,
         "mip_gap": result.gap,

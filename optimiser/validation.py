@@ -1,8 +1,9 @@
-"""Turn raw table rows into a validated :class:`Instance` (SPEC section 3).
+"""Turn raw table rows into a validated :class:`Instance` (docs/model.md section 3).
 
 Loaders (``optimiser.loading``) read cells and say where each came from; this module checks
 every rule and collects every problem before raising a single :class:`InputError`, so a user
-fixes a spreadsheet in one pass. Per-cell rules come from the pydantic row models in
+fixes a spreadsheet in one pass (the first ``MAX_SHOWN_PROBLEMS`` in full, the rest counted:
+see :class:`optimiser.errors.Problems`). Per-cell rules come from the pydantic row models in
 ``optimiser.schema``; the rules that span rows or tables live here.
 """
 
@@ -17,9 +18,17 @@ from itertools import pairwise
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from optimiser.errors import InputError, Problem
+from optimiser.errors import InputError, Problem, Problems
 from optimiser.records import Instance
-from optimiser.schema import TABLES, Kind, Policy, Row, TableSpec, required_columns
+from optimiser.schema import (
+    TABLES,
+    TRUE_FALSE_NUMBER,
+    Kind,
+    Policy,
+    Row,
+    TableSpec,
+    required_columns,
+)
 
 # Raw input handed over by the loaders ----------------------------------------------------------
 
@@ -71,7 +80,8 @@ class RawInstance:
     tables: dict[str, RawTable] = field(default_factory=dict)
     unreadable: set[str] = field(default_factory=set)  # given, but could not be read
     policy: list[PolicyEntry] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    problems: Problems = field(default_factory=Problems)
+    warnings: list[str] = field(default_factory=list)  # met while reading (hidden sheets)
 
 
 # Checked rows ----------------------------------------------------------------------------------
@@ -166,6 +176,10 @@ def describe(error: ErrorDetails) -> str:
         return f"must be one of {_choices(str(ctx['expected']))}{got}"
     if kind in ("bool_parsing", "bool_type"):
         return f"must be true or false{got}"
+    if kind == TRUE_FALSE_NUMBER:
+        shown = "TRUE" if value else "FALSE"
+        return (f"must be a number, got the true/false value {shown} (in YAML, yes/no and "
+                "on/off are true/false values too)")
     if kind in ("string_type", "string_too_short"):
         return f"must be text{got}"
     return f"{error['msg']}{got}"
@@ -221,15 +235,16 @@ def _cell_problem(table: Table, number: int, detail: ErrorDetails) -> Problem:
     return table.problem(number, column, message)
 
 
-def check_table(spec: TableSpec, raw: RawTable) -> tuple[Table, list[Problem]]:
-    """Header and per-cell checks of one table."""
+def check_table(spec: TableSpec, raw: RawTable, problems: Problems) -> Table:
+    """Header and per-cell checks of one table, adding to ``problems``."""
     table = Table(spec, raw)
-    problems, missing = _header_problems(table)
+    header_problems, missing = _header_problems(table)
+    problems += header_problems
     for row in raw.rows:
         problems += _row_problems(table, row, missing)
     if spec.required and not raw.rows:
         problems.append(table.problem(None, None, f"required table '{spec.name}' has no rows"))
-    return table, problems
+    return table
 
 
 def _duplicate_keys(table: Table) -> Iterator[Problem]:
@@ -266,7 +281,7 @@ REFERENCES = (
 )
 
 
-def _unknown_references(tables: dict[str, Table]) -> Iterator[Problem]:
+def _unknown_references(tables: dict[str, Table], problems: Problems) -> Iterator[Problem]:
     for name, column, target, noun in REFERENCES:
         if name not in tables or target not in tables:
             continue  # a missing table is reported once, not through every reference to it
@@ -274,7 +289,9 @@ def _unknown_references(tables: dict[str, Table]) -> Iterator[Problem]:
         for record in tables[name].records:
             value = getattr(record.row, column)
             if value is not None and value not in known:
-                hint = suggestion(value, known)
+                # a suggestion compares with every known id: a million unknown ids among
+                # England's 2,196 providers would take hours, so only shown ones get one
+                hint = "" if problems.full else suggestion(value, known)
                 message = f"unknown {noun} {show(value)}{hint}"
                 yield tables[name].problem(record.number, column, message)
 
@@ -394,17 +411,16 @@ def _tiers(tables: dict[str, Table]) -> Iterator[Problem]:
         yield from _tier_offers(tables)
 
 
-def cross_table_problems(tables: dict[str, Table]) -> list[Problem]:
-    """Every rule spanning rows or tables, on the rows that passed their models."""
-    problems: list[Problem] = []
+def cross_table_problems(tables: dict[str, Table], problems: Problems) -> None:
+    """Every rule spanning rows or tables, on the rows that passed their models, added to
+    ``problems``."""
     for table in tables.values():
         problems += _duplicate_keys(table)
-    problems += _unknown_references(tables)
+    problems += _unknown_references(tables, problems)
     if "providers" in tables:
         problems += _owners(tables["providers"])
     problems += _coordinates(tables)
     problems += _tiers(tables)
-    return problems
 
 
 # Warnings --------------------------------------------------------------------------------------
@@ -487,21 +503,23 @@ def _by_id(table: Table | None) -> dict[str, Row]:
 
 
 def build_instance(raw: RawInstance) -> Instance:
-    """Check every rule of SPEC section 3 and build the instance, or raise every problem."""
-    problems = list(raw.problems) + _missing_tables(raw)
-    tables: dict[str, Table] = {}
-    for name, raw_table in raw.tables.items():
-        tables[name], table_problems = check_table(TABLES[name], raw_table)
-        problems += table_problems
-    problems += cross_table_problems(tables)
+    """Check every rule of docs/model.md section 3 and build the instance, or raise every
+    problem."""
+    problems = raw.problems
+    problems += _missing_tables(raw)
+    tables = {
+        name: check_table(TABLES[name], table, problems) for name, table in raw.tables.items()
+    }
+    cross_table_problems(tables, problems)
     policy, policy_problems = check_policy(raw.policy)
     problems += policy_problems
     if problems:
         raise InputError(problems)
 
-    warnings: list[str] = []
+    warnings = list(raw.warnings)
     if "substitutions" in tables:
-        tables["substitutions"].records, warnings = _self_substitutions(tables["substitutions"])
+        tables["substitutions"].records, ignored = _self_substitutions(tables["substitutions"])
+        warnings += ignored
     instance = Instance(
         name=raw.name,
         description=raw.description,

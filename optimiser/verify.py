@@ -1,7 +1,7 @@
 """`optimise verify`: recompute every figure of a run's result files from the instance alone.
 
 The result files (``optimiser.outputs``) are read back, every figure is rebuilt from the instance
-and the plan's places (no solver), and every constraint of SPEC section 4 is checked.
+and the plan's places (no solver), and every constraint of docs/model.md section 4 is checked.
 
 This is deliberately an independent implementation: plain loops over rows, nothing imported from
 ``models/``, the solver back-ends or ``optimiser.run``. A bug in the vectorised solver path then
@@ -10,6 +10,19 @@ shows up as a disagreement here instead of being reproduced.
 Two figures cannot be rebuilt without a solver and are taken as given: each member's standalone
 cost (a solve per member) and the price of fairness (a second solve). Everything derived from
 them (saving, saving %, fairness, individual rationality) is still checked.
+
+The policy is the instance's own, never summary.json's: a results folder cannot vouch for the
+rules it is checked against. ``optimise verify --set KEY=VALUE`` states a run's ``--set`` the
+same way ``optimise run`` took it. Every key where summary.json's policy differs from the
+instance's is named. A key some checked figure depends on (weeks_per_year, min_rating, ...)
+must match: the run's value if verify was given it with ``--set`` (an accepted override,
+listed), else a disagreement. The keys of :data:`PLAN_SEARCH_KEYS` only steer which plan is
+found (voice, solver, limits) or belong to ``optimise guarantee``: a difference there is listed
+and accepted, since every figure and constraint is checked all the same.
+
+sufficiency.csv, when the folder has it, is rebuilt too: the local max flows of the coalition
+and of each member alone with plain augmenting paths in the priority order the file is defined
+by (``optimiser.sufficiency``), the plan's local places, and each short need's bottleneck.
 """
 
 from __future__ import annotations
@@ -17,7 +30,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
@@ -30,6 +43,13 @@ from optimiser import outputs
 from optimiser.errors import InputError, Problem
 from optimiser.records import Instance
 from optimiser.schema import Distance, Offer, Policy, Tier, rating_allowed
+from optimiser.sufficiency import (
+    FULL_TOLERANCE,
+    NO_LOCAL_OFFER,
+    SCALE,
+    SUFFICIENCY,
+    SUFFICIENCY_COLUMNS,
+)
 from optimiser.writers import restore
 
 EARTH_RADIUS_KM = 6371.0088
@@ -47,6 +67,15 @@ RATIO_ROUNDING = 0.5 * 10**-outputs.RATIO_DP
 
 RUN_STATUSES_WITH_A_PLAN = ("optimal", "feasible")
 
+#: policy keys no figure or constraint verify checks depends on: they steer which plan the
+#: solver finds (voice, solver, time limit, gap) or are read by `optimise guarantee` alone
+PLAN_SEARCH_KEYS = frozenset({
+    "voice", "solver", "time_limit_s", "mip_gap",
+    "demand_cv", "demand_correlation", "contract_years", "demand_growth_pct",
+})
+#: summary.json writes numbers to 6 decimals: a policy value within this is the same
+POLICY_ROUNDING = 0.5 * 10**-6 + 1e-12
+
 
 # --------------------------------------------------------------------------------------------
 # Report
@@ -54,14 +83,32 @@ RUN_STATUSES_WITH_A_PLAN = ("optimal", "feasible")
 
 @dataclass
 class VerifyReport:
-    """How many figures and constraints were checked, and every one that disagrees."""
+    """How many figures and constraints were checked, every one that disagrees, the policy
+    differences accepted (``overrides``) and what was not checked (``notes``)."""
 
     checks: int = 0
     disagreements: list[str] = field(default_factory=list)
+    overrides: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.disagreements
+
+    def lines(self) -> list[str]:
+        """What ``optimise verify`` prints: accepted overrides and notes first, then the
+        verdict, then every disagreement."""
+        lines = []
+        if self.overrides:
+            lines.append("the run's policy differs from the instance's (summary.json policy):")
+            lines += [f"  override {line}" for line in self.overrides]
+        lines += self.notes
+        if self.ok:
+            accepted = (f" (with the {len(self.overrides)} policy override(s) above)"
+                        if self.overrides else "")
+            return [*lines, f"{self.checks} checks, all agree{accepted}"]
+        lines.append(f"{len(self.disagreements)} of {self.checks} checks disagree:")
+        return lines + [f"  - {d}" for d in self.disagreements]
 
 
 # --------------------------------------------------------------------------------------------
@@ -168,9 +215,11 @@ class ResultFiles:
     providers: list[ResultRow]
     gaps: list[ResultRow]
     summary: dict[str, Any]
+    sufficiency: list[ResultRow] | None = None  # None: the folder has no sufficiency.csv
 
 
-_TEXT_COLUMNS = {"authority", "provider", "placement_type", "need", "name", "kind"}
+_TEXT_COLUMNS = {"authority", "provider", "placement_type", "need", "name", "kind",
+                 "bottleneck"}
 _FLAG_COLUMNS = {"local", "contracted", "guarantee"}
 
 _CSV_FILES = {
@@ -310,6 +359,9 @@ def read_results(folder: Path) -> ResultFiles:
         name: _read_csv(folder / name, columns, problems) for name, columns in _CSV_FILES.items()
     }
     summary = _read_summary(folder / outputs.SUMMARY, problems)
+    sufficiency = None
+    if (folder / SUFFICIENCY).is_file():  # optional: written by `optimise run`, not by every API
+        sufficiency = _read_csv(folder / SUFFICIENCY, SUFFICIENCY_COLUMNS, problems)
     if problems:
         raise InputError(problems)
     return ResultFiles(
@@ -319,11 +371,13 @@ def read_results(folder: Path) -> ResultFiles:
         providers=tables[outputs.PROVIDERS],
         gaps=tables[outputs.GAPS],
         summary=summary,
+        sufficiency=sufficiency,
     )
 
 
 def policy_as_used(instance: Instance, summary: dict[str, Any]) -> Policy:
-    """The run's policy: summary.json's, over the instance's for any key it leaves out."""
+    """summary.json's policy, over the instance's for any key it leaves out (values checked as
+    the policy table's: an unreadable one is an input error)."""
     reported = summary["policy"]
     if not isinstance(reported, dict):
         raise InputError(Problem(file=outputs.SUMMARY, column="policy", message="not an object"))
@@ -342,6 +396,44 @@ def policy_as_used(instance: Instance, summary: dict[str, Any]) -> Policy:
         ) from None
 
 
+def _same_setting(a: Any, b: Any) -> bool:
+    numbers = (int, float)
+    if isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool) \
+            and not isinstance(b, bool):
+        return abs(a - b) <= POLICY_ROUNDING * max(1.0, abs(a), abs(b))
+    return a == b
+
+
+def check_policy(
+    instance: Instance, file_policy: Policy, summary: dict[str, Any], check: Checker
+) -> list[str]:
+    """Each key where the run's policy (summary.json) differs from the one verify recomputes
+    with (``instance.policy``: the instance file's, ``file_policy``, with verify's ``--set``).
+
+    Returns the accepted overrides; a key figures depend on that differs is a disagreement.
+    """
+    used = policy_as_used(instance, summary)
+    told = instance.policy
+    accepted = []
+    for key in Policy.model_fields:
+        run, expected, own = getattr(used, key), getattr(told, key), getattr(file_policy, key)
+        check.count += 1
+        if _same_setting(run, expected):
+            if not _same_setting(expected, own):
+                accepted.append(f"{key}: the run used {fmt(run)}, the instance says {fmt(own)}; "
+                                f"given with --set {key}={fmt(expected)}, recomputed with it")
+            continue
+        says = "the instance says" if _same_setting(expected, own) else "verify --set says"
+        if key in PLAN_SEARCH_KEYS:
+            accepted.append(f"{key}: the run used {fmt(run)}, {says} {fmt(expected)}; no "
+                            "figure verify checks depends on it")
+            continue
+        check.fail(f"{outputs.SUMMARY} policy {key}: the run used {fmt(run)}, {says} "
+                   f"{fmt(expected)}; figures recomputed with {fmt(expected)} (a run made with "
+                   f"--set {key}={fmt(run)} verifies with the same --set)")
+    return accepted
+
+
 def members_of(instance: Instance, summary: dict[str, Any]) -> tuple[str, ...]:
     """The run's members; an id the instance lacks means the results belong elsewhere."""
     members = tuple(str(m) for m in summary["members"])
@@ -357,7 +449,7 @@ def members_of(instance: Instance, summary: dict[str, Any]) -> tuple[str, ...]:
 
 
 # --------------------------------------------------------------------------------------------
-# The market as the coalition sees it (SPEC sections 4-5)
+# The market as the coalition sees it (docs/model.md sections 4-5)
 
 
 def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -1262,12 +1354,197 @@ def check_fairness(members: list[MemberOutcome], summary: dict[str, Any], check:
 
 
 # --------------------------------------------------------------------------------------------
+# sufficiency.csv: local max flows rebuilt with plain augmenting paths
+
+SINK = ("sink",)
+Node = tuple  # ("need", a, n), ("offer", p, t), ("provider", p) or SINK
+
+
+@dataclass
+class LocalNetwork:
+    """The local flow network of sufficiency.csv for one coalition, as residual capacities:
+    need -> each eligible offer within the local radius (unbounded) -> the provider's
+    max_places, where it has one -> sink. There is no source: what a need may still push is its
+    demand (in integer units, as the file's definition rounds it) less what it has placed."""
+
+    needs: list[tuple[str, str]]
+    units: list[int]
+    local_offers: dict[Node, list[Node]]
+    residual: dict[Node, dict[Node, float]]
+    #: each capacity edge by its tail, in the order the file lists bottlenecks
+    labels: dict[Node, str]
+    heads: dict[Node, Node]
+
+
+def local_network(market: Market) -> LocalNetwork:
+    needs = [(a, n) for a in market.members for (b, n), d in market.demand.items()
+             if b == a and d > 0]
+    residual: dict[Node, dict[Node, float]] = defaultdict(dict)
+    local_offers: dict[Node, list[Node]] = {}
+    used = set()
+    # offers with capacity by type (instance order): England has 912 needs and 4,204 offers
+    by_type: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for p, t in market.offers:
+        if market.offer_capacity(p, t) > 0:
+            by_type[t].append((p, t))
+    for a, n in needs:
+        served_by = [t for t in market.instance.placement_types if (n, t) in market.allowed]
+        mine = [(p, t) for t in served_by for (p, t) in by_type[t]
+                if market.ineligibility(a, p, t, n) is None and market.is_local(a, p)]
+        local_offers[("need", a, n)] = [("offer", p, t) for p, t in mine]
+        for p, t in mine:
+            residual[("need", a, n)][("offer", p, t)] = math.inf
+        used.update(mine)
+    labels: dict[Node, str] = {}
+    heads: dict[Node, Node] = {}
+    for p, t in market.offers:
+        if (p, t) not in used:
+            continue
+        limit = market.max_places(p)
+        head = SINK if limit is None else ("provider", p)
+        labels[("offer", p, t)], heads[("offer", p, t)] = f"{p}:{t}", head
+        residual[("offer", p, t)][head] = round(market.offer_capacity(p, t) * SCALE)
+        if head != SINK and head not in labels:
+            labels[head], heads[head] = f"{p}:max_places", SINK
+            residual[head][SINK] = round(limit * SCALE)
+    units = [round(market.demand[key] * SCALE) for key in needs]
+    return LocalNetwork(needs, units, local_offers, residual, labels, heads)
+
+
+def _augmenting_path(residual: dict[Node, dict[Node, float]], start: Node) -> list[Node] | None:
+    """A shortest path from ``start`` to the sink along edges with spare capacity."""
+    parent: dict[Node, Node | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        for head, spare in residual[node].items():
+            if spare <= 0 or head in parent:
+                continue
+            parent[head] = node
+            if head == SINK:
+                path = [head]
+                while parent[path[-1]] is not None:
+                    path.append(parent[path[-1]])
+                return path[::-1]
+            queue.append(head)
+    return None
+
+
+def priority_split(market: Market, network: LocalNetwork) -> list[int]:
+    """Each need's local places (units) when the needs place in turn, each as much as it can
+    without taking places from those before it: augmenting paths from the need alone may
+    reroute earlier needs' places but never reduce them. The turn: needs fewer placement types
+    may serve first, then the network's (the run's) order."""
+    residual = network.residual
+    servers = defaultdict(int)
+    for need, _ in market.allowed:
+        servers[need] += 1
+    turns = sorted(range(len(network.needs)), key=lambda i: (servers[network.needs[i][1]], i))
+    placed = [0] * len(network.needs)
+    for i in turns:
+        (a, n), units = network.needs[i], network.units[i]
+        remaining = units
+        while remaining > 0:
+            path = _augmenting_path(residual, ("need", a, n))
+            if path is None:
+                break
+            push = min(remaining, *(residual[u][v] for u, v in zip(path, path[1:])))
+            for u, v in zip(path, path[1:]):
+                residual[u][v] -= push
+                residual[v][u] = residual[v].get(u, 0) + push
+            remaining -= push
+        placed[i] = units - remaining
+    return placed
+
+
+def bottleneck(network: LocalNetwork, need: Node) -> str:
+    """The capacity edges leaving what ``need`` still reaches in the residual network, its own
+    offers (and their providers' max_places) first."""
+    if not network.local_offers[need]:
+        return NO_LOCAL_OFFER
+    reached = {need}
+    queue = deque([need])
+    while queue:
+        for head, spare in network.residual[queue.popleft()].items():
+            if spare > 0 and head not in reached:
+                reached.add(head)
+                queue.append(head)
+    cut = [tail for tail in network.labels
+           if tail in reached and network.heads[tail] not in reached]
+    own = set(network.local_offers[need])
+    own |= {network.heads[offer] for offer in own}
+    return ";".join(network.labels[tail] for tail in sorted(cut, key=lambda t: t not in own))
+
+
+@dataclass(frozen=True)
+class LocalMax:
+    """One need's local places in a network's priority split, and its bottleneck."""
+
+    places: float
+    bottleneck: str
+
+
+def local_max(market: Market) -> dict[tuple[str, str], LocalMax]:
+    network = local_network(market)
+    found = {}
+    for (a, n), placed in zip(network.needs, priority_split(market, network)):
+        places = placed / SCALE
+        short = market.demand[(a, n)] - places > FULL_TOLERANCE
+        found[(a, n)] = LocalMax(places, bottleneck(network, ("need", a, n)) if short else "")
+    return found
+
+
+def _edge_difference(found: str | None, expected: str) -> str:
+    """How two bottleneck lists differ, briefly (a dense area's cut lists hundreds)."""
+    mine, theirs = (found or "").split(";"), expected.split(";")
+    extra = [e for e in mine if e and e not in theirs]
+    missing = [e for e in theirs if e and e not in mine]
+    if not extra and not missing:
+        return "the same edges in another order"
+    parts = []
+    for name, edges in (("only in the file", extra), ("only recomputed", missing)):
+        if edges:
+            more = f" and {len(edges) - 3} more" if len(edges) > 3 else ""
+            parts.append(f"{name}: {', '.join(edges[:3])}{more}")
+    return "; ".join(parts)
+
+
+def check_sufficiency(
+    market: Market, placements: list[Placement], rows: list[ResultRow], check: Checker
+) -> None:
+    """sufficiency.csv: demand, the priority split of the coalition's and each member's own
+    local max flow, the plan's local places and each short need's bottleneck."""
+    together = local_max(market)
+    alone: dict[tuple[str, str], LocalMax] = {}
+    for a in market.members:
+        alone.update(local_max(Market.build(market.instance, market.policy, (a,))))
+    by_key = _rows_by_key(rows, ("authority", "placement_type"), SUFFICIENCY, together, check,
+                          label=lambda k: f"({k[0]}, {k[1]})")
+    for (a, n), row in by_key.items():
+        where = partial(at, SUFFICIENCY, f"({a}, {n})")
+        local = total(x.places for x in placements if x.authority == a and x.need == n and x.local)
+        check.places(where("demand"), row["demand"], market.demand[(a, n)])
+        check.places(where("local_max_consortium"), row["local_max_consortium"],
+                     together[(a, n)].places)
+        check.places(where("local_max_alone"), row["local_max_alone"], alone[(a, n)].places)
+        check.places(where("placed_local"), row["placed_local"], local)
+        expected = together[(a, n)].bottleneck
+        found = row["bottleneck"] or ""
+        check.require(found == expected,
+                      f"{where('bottleneck')}: {_edge_difference(found, expected)}")
+
+
+# --------------------------------------------------------------------------------------------
 # Entry point
 
 
-def verify_results(instance: Instance, results_dir: Path, tolerance: float = 1e-6) -> VerifyReport:
+def verify_results(instance: Instance, results_dir: Path, tolerance: float = 1e-6,
+                   file_policy: Policy | None = None) -> VerifyReport:
     """Recompute every figure in ``results_dir`` from ``instance`` alone; check every constraint.
 
+    Figures are recomputed with ``instance.policy``; ``file_policy`` is the instance file's own
+    policy when ``instance`` carries ``--set`` overrides (default: ``instance.policy``), so that
+    the report can tell the two apart (module docstring).
     ``tolerance`` is the relative tolerance on money and places and the absolute one on ratios
     and percentages, on top of the absolute penny / 1e-5 place allowances and the slack that
     the files' own rounding of places justifies.
@@ -1284,9 +1561,8 @@ def verify_results(instance: Instance, results_dir: Path, tolerance: float = 1e-
         return VerifyReport(check.count, check.disagreements)
 
     check.same(f"{outputs.SUMMARY} instance", summary["instance"], instance.name)
-    market = Market.build(
-        instance, policy_as_used(instance, summary), members_of(instance, summary)
-    )
+    overrides = check_policy(instance, file_policy or instance.policy, summary, check)
+    market = Market.build(instance, instance.policy, members_of(instance, summary))
     active = read_active_tiers(market, summary, check)
     placements = check_assignment(market, active, files.assignment, check)
     groups = check_tiers(market, active, placements, check)
@@ -1299,4 +1575,9 @@ def verify_results(instance: Instance, results_dir: Path, tolerance: float = 1e-
     check_individual_rationality(market, members, summary, check)
     check_totals(market, members, contracted, groups, summary, check)
     check_fairness(members, summary, check, files.authorities)
-    return VerifyReport(check.count, check.disagreements)
+    notes = []
+    if files.sufficiency is None:
+        notes.append(f"{SUFFICIENCY}: not in the results folder, not checked")
+    else:
+        check_sufficiency(market, placements, files.sufficiency, check)
+    return VerifyReport(check.count, check.disagreements, overrides, notes)

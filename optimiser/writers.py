@@ -1,7 +1,8 @@
 """Writing result folders: deterministic text, and never half-written.
 
 Files are written to a temporary folder beside the destination and moved into place only when
-all are complete; an existing results folder is replaced as a whole. Numbers are rounded to the
+all are complete; an existing results folder is replaced as a whole (which folders a command may
+replace, ``optimiser.destination`` decides before it starts). Numbers are rounded to the
 precision of ``optimiser.outputs`` so the same plan gives the same bytes.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import secrets
 import shutil
 import signal
 import tempfile
@@ -21,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from optimiser import outputs
+from optimiser.errors import InputError, Problem
 
 _PLACES = {"places", "demand", "placed", "unmet", "capacity", "tier_min_places", "void_places",
            "local_capacity", "placed_local", "placed_out_of_area", "local_max_consortium",
@@ -113,14 +116,16 @@ def json_text(data: dict) -> str:
 
 def write_folder(destination: Path, files: dict[str, str | bytes]) -> Path:
     """Write ``files`` (name -> text, or bytes for binary files such as report.xlsx) into
-    ``destination`` atomically; return it."""
+    ``destination`` atomically; return it. Folders and files get the modes the user's umask
+    gives, as any program's would. The current folder, or one holding it, is refused
+    (:class:`InputError`): it cannot be swapped out from under the shell standing in it."""
     destination = Path(destination)
+    _refuse_the_current_folder(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = None
     try:
         with interrupts_deferred():  # the hidden folder exists only once it is known here
-            staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.",
-                                            dir=destination.parent))
+            staging = _hidden_folder(destination.parent, f".{destination.name}.")
         for name, text in files.items():
             if isinstance(text, bytes):
                 (staging / name).write_bytes(text)
@@ -133,6 +138,27 @@ def write_folder(destination: Path, files: dict[str, str | bytes]) -> Path:
             shutil.rmtree(staging, ignore_errors=True)
         raise
     return destination
+
+
+def _refuse_the_current_folder(destination: Path) -> None:
+    here, target = Path.cwd().resolve(), destination.resolve()
+    if target == here or target in here.parents:
+        raise InputError(Problem("", f"{destination} is the current folder or holds it, "
+                                 "which cannot be replaced: give a new folder's name"))
+
+
+def _hidden_folder(parent: Path, prefix: str) -> Path:
+    """A new folder ``parent/<prefix><random>``, made as ``mkdir`` makes folders: mode 0777
+    less the umask (``tempfile.mkdtemp`` would make it 0700, and the results with it, so
+    colleagues sharing a server could not open them)."""
+    for _ in range(100):
+        folder = parent / f"{prefix}{secrets.token_hex(4)}"
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder
+    raise FileExistsError(f"no free name for a hidden folder in {parent}")
 
 
 @contextmanager
@@ -165,19 +191,21 @@ def _swap_into_place(staging: Path, destination: Path) -> None:
         os.replace(staging, destination)
         return
     retired = Path(tempfile.mkdtemp(prefix=f".{destination.name}.old.", dir=destination.parent))
-    os.replace(destination, retired / "results")
-    try:
-        os.replace(staging, destination)
-    except BaseException:
-        os.replace(retired / "results", destination)
-        raise
+    try:  # the hidden folder goes whichever rename fails, the first one included
+        os.replace(destination, retired / "results")
+        try:
+            os.replace(staging, destination)
+        except BaseException:
+            os.replace(retired / "results", destination)
+            raise
     finally:
         shutil.rmtree(retired, ignore_errors=True)
 
 
 def result_files(outcome, sufficiency=None, investment=None) -> dict[str, str]:
-    """The five result files of a run (SPEC section 7), as text, plus ``sufficiency.csv`` and
-    ``investment.csv`` when given (``optimiser.sufficiency``, ``optimiser.investment``)."""
+    """The five result files of a run (docs/model.md section 7), as text, plus
+    ``sufficiency.csv`` and ``investment.csv`` when given (``optimiser.sufficiency``,
+    ``optimiser.investment``)."""
     from optimiser import tables
 
     authorities = tables.authority_table(outcome)

@@ -1,4 +1,5 @@
-"""Shared test helpers: write small instances to disk in the SPEC's directory format."""
+"""Shared test helpers: write small instances to disk in the directory format of docs/model.md
+section 3."""
 
 from __future__ import annotations
 

@@ -6,10 +6,10 @@ placement types, optional substitutions, random tiers (some guarantees) with non
 discounts, optional contract costs, min_places and max_places, demands of 0-15 places and weekly
 prices of 500-7000. The same seed always gives the same instance.
 
-Every instance respects the cross-table rules of SPEC section 3 (unique keys, known ids, an
-owner for in-house providers, a provider's tiers all scoped or all blank, discounts that never
-fall as volume rises); ``instance_tables`` writes one back as tables so a test can check that by
-loading it through the product's validation.
+Every instance respects the cross-table rules of docs/model.md section 3 (unique keys, known
+ids, an owner for in-house providers, a provider's tiers all scoped or all blank, discounts that
+never fall as volume rises); ``instance_tables`` writes one back as tables so a test can check
+that by loading it through the product's validation.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ core check, voice risk, the executors (local pool, Dask) and the command end to 
 foster places. One week a year (``weeks_per_year: 1``, so £ a year = £ a week), no travel or
 case-management cost. Block provider K offers 20 places at £1,000 with a 30% tier at 20 places
 (£700 a place); a spot provider S offers 100 places at £1,000. Capacity rule ``full``: every
-coalition sees all of it (SPEC section 5). Then
+coalition sees all of it (docs/model.md section 5). Then
 
     c({a})  = 10 x 1,000                 = 10,000   (10 places cannot reach K's tier)
     c(pair) = 20 x 700                   = 14,000   (K's tier, K full)
@@ -64,6 +64,7 @@ from optimiser.errors import InputError
 from optimiser.executor import TaskPool, map_tasks
 from optimiser.generate import generate_instance
 from optimiser.loading import load_instance
+from optimiser.shapley import block_means, block_orders
 
 AUTHORITIES = [{"id": a, "name": a, "lat": 53.0, "lon": -2.0} for a in ("A", "B", "C")]
 PROVIDERS = [{"id": p, "kind": "independent", "rating": "good", "lat": 53.0, "lon": -2.0}
@@ -184,6 +185,7 @@ def ten():
     members = tuple(instance.authorities)
     with TaskPool(2, shared=instance) as pool:
         cache = CoalitionCache(instance, pool)
+        cache.within = members  # the engine compare() values them with
         costs = cache.costs(all_coalitions(members))
     return instance, members, cache, costs
 
@@ -206,14 +208,21 @@ def test_compare_beyond_exact_max_samples_with_standard_errors(ten, monkeypatch)
     outcome = compare(instance, ad_hoc=[f"ten={','.join(members)}"], exact_max=4, samples=12,
                       seed=3, workers=2)
     game = game_of(outcome, "ten")
-    assert game.method == "sampled" and game.samples == 12
+    # 12 orders round up to two whole blocks of the 10 rotations of one order and its reverse
+    assert game.method == "sampled" and game.samples == 40
+    assert game.estimator == "rotation-antithetic"
     assert set(game.std_error) == set(members)
     assert sum(game.shapley.values()) == pytest.approx(game.grand)
-    estimate, error = sampled_shapley(members, permutations(10, 12, 3), cache.known)
-    assert [game.shapley[a] for a in members] == pytest.approx(list(estimate))
+    blocks = [block_orders(10, k, 3) for k in range(2)]
+    means = np.array([block_means(members, b, cache.known) for b in blocks])
+    assert [game.shapley[a] for a in members] == pytest.approx(list(means.mean(axis=0)))
+    error = means.std(axis=0, ddof=1) / np.sqrt(2)
     assert [game.std_error[a] for a in members] == pytest.approx(list(error))
+    # two blocks: Student's t with one degree of freedom, 12.71 standard errors
+    assert [game.half_width[a] for a in members] == pytest.approx(list(12.7062 * error),
+                                                                  rel=1e-4)
     table = compare_files(outcome)[SHAPLEY_CSV]
-    assert ",sampled,12," in table
+    assert ",sampled,40," in table
 
 
 # --------------------------------------------------------------------------- memberships
@@ -321,7 +330,8 @@ def test_cli_end_to_end_on_the_example(tmp_path):
                                        "--workers", "2", "--quiet"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [COMPARE_CSV, MEMBERS_CSV, SHAPLEY_CSV, CORE_JSON, "report.html", "report.xlsx"])
+        [".optimise-results", COMPARE_CSV, MEMBERS_CSV, SHAPLEY_CSV, CORE_JSON, "report.html",
+         "report.xlsx"])
     assert "Whole region" in result.output and "least-core epsilon" in result.output
     compare_rows = (out / COMPARE_CSV).read_text(encoding="utf-8").splitlines()
     assert compare_rows[0].startswith("membership,kind,members,size")

@@ -125,6 +125,7 @@ def test_cli_run_writes_the_hand_optimum_and_verifies(tmp_path):
     assert summary["status"] == "optimal"
     assert summary["not_kept_whole"] == []
     assert sorted(p.name for p in out.iterdir()) == [
+        ".optimise-results",  # the marker: optimise wrote this folder and may replace it
         "assignment.csv", "authorities.csv", "gaps.csv", "investment.csv", "providers.csv",
         "report.html", "report.xlsx", "sufficiency.csv", "summary.json"]
     verified = runner.invoke(main, ["verify", str(EXAMPLE), str(out)])

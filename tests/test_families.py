@@ -1,4 +1,5 @@
-"""Each constraint family of SPEC section 4 shown binding on a purpose-built tiny instance.
+"""Each constraint family of docs/model.md section 4 shown binding on a purpose-built tiny
+instance.
 
 Every instance has travel cost 0 and W = 52, so one place per year costs 52 x its weekly price;
 each expected figure is that arithmetic, written out.

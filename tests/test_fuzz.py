@@ -530,3 +530,23 @@ def test_fuzz_file_names_are_the_instance_files():
     # the invariant "every problem names a file of the instance" needs the real file list
     assert FILES == {"instance.yaml", *(p.name for p in EXAMPLE.glob("*.csv"))}
     assert os.path.basename(str(EXAMPLE / "instance.yaml")) in FILES
+
+
+def test_the_fuzz_benchmark_in_small(tmp_path):
+    """``benchmarks/bench_fuzz.py`` in small: 200 of its cases (validate, and real runs with
+    odd options and --out folders), none with a traceback or a hang, none changing a file
+    outside its own folder or the results folder it was told to replace (README "Trust" has
+    the 10,000-case figures)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_fuzz", EXAMPLE.parents[1] / "benchmarks" / "bench_fuzz.py")
+    bench = sys.modules.setdefault("bench_fuzz", importlib.util.module_from_spec(spec))
+    spec.loader.exec_module(bench)
+    tally = bench.fuzz(200, seed=0, root=tmp_path)
+    assert tally.cases == 200
+    assert tally.tracebacks == [] and tally.hangs == [] and tally.damage == []
+    assert tally.harness == []  # every drawn case could be written
+    assert set(tally.commands) == {"validate", "run"}
+    assert {code for _, code in tally.exit_codes} <= {0, 1, 2}

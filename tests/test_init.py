@@ -30,7 +30,7 @@ def test_csv_template_validates_as_is(tmp_path):
     assert result.exit_code == 0, result.output
     validated = invoke("validate", folder)
     assert validated.exit_code == 0, validated.output
-    assert "valid (1 authorities, 1 providers, 1 offers, 1 placement types)" in validated.output
+    assert "valid (1 authority, 1 provider, 1 offer, 1 placement type)" in validated.output
     manifest = yaml.safe_load((folder / "instance.yaml").read_text())
     assert manifest["name"] == "my-consortium"
     assert manifest["tables"] == {t: f"{t}.csv" for t in TABLES}

@@ -23,6 +23,7 @@ from conftest import EXAMPLE, REPO
 
 from cli import main
 from optimiser import writers
+from optimiser.destination import MARKER, marker_text
 from optimiser.generate import generate_instance, write_instance
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals and process groups")
@@ -117,13 +118,19 @@ def test_sigint_while_the_ortools_child_solves_exits_130_and_writes_nothing(gene
     assert folder_names(tmp_path) == ["run.log"]
 
 
+def previous_results(out: Path, name: str, text: str) -> None:
+    """A results folder an earlier command wrote (with its marker, so it may be replaced)."""
+    out.mkdir()
+    (out / name).write_text(text)
+    (out / MARKER).write_text(marker_text("run", [name]))
+
+
 def test_sigint_while_solving_keeps_the_previous_results(generated, tmp_path):
     out = tmp_path / "results"
-    out.mkdir()
-    (out / "summary.json").write_text("previous\n")
+    previous_results(out, "summary.json", "previous\n")
     finished = interrupt_run_while_solving(generated, out, tmp_path / "run.log")
     assert finished.returncode == 130, finished.stderr
-    assert folder_names(out) == ["summary.json"]
+    assert folder_names(out) == [MARKER, "summary.json"]
     assert (out / "summary.json").read_text() == "previous\n"
     assert folder_names(tmp_path) == ["results", "run.log"]
 
@@ -163,14 +170,13 @@ def test_interrupt_while_files_are_written(monkeypatch, tmp_path):
 def test_interrupt_between_the_renames_of_the_swap_restores_the_old_results(monkeypatch,
                                                                             tmp_path):
     out = tmp_path / "results"
-    out.mkdir()
-    (out / "old.csv").write_text("old\n")
+    previous_results(out, "old.csv", "old\n")
     # os.replace: 1st moves the old results aside, 2nd would move the new ones in
     interrupted_on(monkeypatch, writers.os, "replace", 2)
     result = run_example(out)
     assert result.exit_code == 130, result.output
     assert folder_names(tmp_path) == ["results"]
-    assert folder_names(out) == ["old.csv"]
+    assert folder_names(out) == [MARKER, "old.csv"]
 
 
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),

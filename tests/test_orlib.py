@@ -1,4 +1,5 @@
-"""The OR-Library capacitated warehouse location instances (SPEC section 4, special case).
+"""The OR-Library capacitated warehouse location instances (docs/model.md section 4, special
+case).
 
 With one placement type, contract costs and capacities the consortium model is the capacitated
 facility location problem, so its optimal annual cost must equal Beasley's published optimum

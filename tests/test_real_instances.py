@@ -127,9 +127,12 @@ def test_thames_valley_demand_is_the_complex_needs_part_of_the_dfe_count():
     counts = looked_after_2024()
     children = sum(counts[c] for c in gss_of(members))
     demand = demand_by_type("thames-valley")
-    assert set(demand) == {"residential_complex"}
-    assert demand["residential_complex"] == pytest.approx(
+    assert set(demand) == {"residential_complex", "residential_complex_fit"}
+    assert sum(demand.values()) == pytest.approx(
         children * national_mix()["residential_complex"], abs=1e-3)
+    # a fifth of it fits the block (thames_valley_block_fit_share)
+    assert demand["residential_complex_fit"] / sum(demand.values()) == pytest.approx(0.2,
+                                                                                       abs=1e-4)
 
 
 def north_west_register_homes() -> float:
@@ -198,9 +201,10 @@ def test_real_instance_runs_and_verifies(tmp_path, instance, args):
 
 
 def test_thames_valley_takes_its_guaranteed_block(tmp_path):
+    """All seven authorities see the block's 20 places (a coalition sees its demand share of
+    them, so the six members alone see 18.4 and leave it)."""
     out = tmp_path / "tv"
-    CliRunner().invoke(main, ["run", str(INSTANCES / "thames-valley"), "--out", str(out),
-                              "--consortium", "Thames Valley"])
+    CliRunner().invoke(main, ["run", str(INSTANCES / "thames-valley"), "--out", str(out)])
     (tier,) = json.loads((out / "summary.json").read_text())["tiers"]
     assert (tier["provider"], tier["min_places"], tier["guarantee"]) == ("TV-BLOCK", 20, True)
     assert tier["discount_pct"] == pytest.approx(100 * 500 / 9500, abs=1e-5)

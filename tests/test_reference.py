@@ -1,9 +1,10 @@
-"""The production MILP against an independent reference build, and SPEC section 5 properties.
+"""The production MILP against an independent reference build, and docs/model.md section 5
+properties.
 
 (a) ``models.framework`` (multiple-choice tiers, built in bulk) and ``models.reference`` (big-M
     tiers, built term by term with PuLP) reach the same optimal objective on random instances.
 (b) Under ``baseline_capacity: shared`` with no contract costs and no guarantee tiers, individual
-    rationality keeps every member whole (SPEC section 5).
+    rationality keeps every member whole (docs/model.md section 5).
 (c) A hand-built instance where a shared contract cost makes keeping a small member whole
     impossible, with the excess worked out by hand.
 """
@@ -64,7 +65,7 @@ def test_random_instances_pass_the_products_validation(tmp_path, seed):
 @pytest.mark.parametrize("seed", range(36))
 def test_production_and_reference_agree(seed):
     """Voice volume, no individual rationality; every third seed a coalition of members, and
-    capacity seen under ``shared`` or ``full`` alternately (SPEC section 5)."""
+    capacity seen under ``shared`` or ``full`` alternately (docs/model.md section 5)."""
     capacity = "shared" if seed % 2 else "full"
     instance = random_instance(seed, policy={**EXACT, "individual_rationality": False,
                                              "baseline_capacity": capacity})
@@ -126,7 +127,7 @@ def test_integer_places_agree_through_highs(seed, members):
     assert result.objective == pytest.approx(reference.objective, rel=RELATIVE)
 
 
-# -- (b) SPEC section 5: shared capacity, no contract costs, no guarantees -> kept whole ---------
+# -- (b) docs/model.md section 5: shared capacity, no contract costs, no guarantees -> kept whole
 
 
 def rounding_slack(plan, authority: str) -> float:

@@ -290,7 +290,11 @@ def test_guarantee_report_states_the_recommendation(guarantee_results):
     book = openpyxl.load_workbook(guarantee_results / "report.xlsx")
     assert book.sheetnames == ["Summary", "Options", "Scenarios", "Policy"]
     header = [c.value for c in book["Options"][1]]
-    assert header == list(options[0])
+    from optimiser.reports.xlsx import plain
+
+    expected = [plain(c) for c in options[0]]  # in plain English, the provider's name added
+    expected.insert(expected.index("Provider") + 1, "Provider name")
+    assert header == expected
     assert [r[0] for r in book["Options"].iter_rows(min_row=2, values_only=True)] == [
         o["option"] for o in options]
 

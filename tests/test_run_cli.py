@@ -58,7 +58,10 @@ def test_every_run_passes_verify(tmp_path, args):
     out = tmp_path / "r"
     result = invoke("run", EXAMPLE, "--out", out, *args)
     assert result.exit_code == 0, result.output
-    verified = invoke("verify", EXAMPLE, out)
+    # verify takes the run's --set as given, never from summary.json
+    told = [arg for flag, value in zip(args, args[1:]) if flag == "--set"
+            for arg in (flag, value)]
+    verified = invoke("verify", EXAMPLE, out, *told)
     assert verified.exit_code == 0, verified.output
 
 
@@ -90,11 +93,12 @@ def test_same_instance_gives_the_same_files_byte_for_byte(tmp_path):
 
 
 def test_existing_results_are_replaced_whole(tmp_path):
+    # a results folder optimise wrote is replaced whole: no file of the earlier run stays
     out = tmp_path / "r"
-    out.mkdir()
-    (out / "stale.csv").write_text("old\n")
-    assert invoke("run", EXAMPLE, "--out", out).exit_code == 0
-    assert not (out / "stale.csv").exists()
+    assert invoke("run", EXAMPLE, "--out", out, "--no-report").exit_code == 0
+    assert (out / "investment.csv").exists()
+    assert invoke("run", EXAMPLE, "--out", out, "--no-report", "--no-investment").exit_code == 0
+    assert not (out / "investment.csv").exists()
     assert (out / "summary.json").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
 

@@ -286,7 +286,8 @@ def test_stress_example_end_to_end_through_the_cli(tmp_path):
     out = tmp_path / "r"
     result = invoke("stress", EXAMPLE, "--n-1", "2", "--out", out)
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["stress.csv", "stress_summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".optimise-results", "stress.csv",
+                                                     "stress_summary.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]  # nothing half-written left
     lines = (out / "stress.csv").read_text().splitlines()
     assert lines[0] == ",".join(STRESS_COLUMNS)
@@ -295,7 +296,8 @@ def test_stress_example_end_to_end_through_the_cli(tmp_path):
     assert [s["name"] for s in summary["scenarios"]] == ["n-1:F1", "n-1:F2"]  # 20 and 11 places
     assert summary["worst_case"]["scenario"] == "n-1:F1"
     assert summary["base"]["totals"]["annual_cost"] == pytest.approx(3_456_060, abs=0.01)
-    assert "Worst case" in result.output and "n-1:F1" in result.output
+    # the screen names scenarios by provider name; the files keep the ids
+    assert "Worst case: n-1: Northern Fostering Agency" in result.output
     # the base rows are `optimise run`'s figures
     run_out = tmp_path / "run"
     assert invoke("run", EXAMPLE, "--out", run_out).exit_code == 0
@@ -357,7 +359,9 @@ def test_cli_scenario_without_a_plan_writes_files_and_exits_1(tmp_path, monkeypa
 
     monkeypatch.setattr(module, "run", failing)
     out = tmp_path / "r"
-    result = invoke("stress", EXAMPLE, "--fail", "F2", "--demand", "+10%", "--out", out)
+    # one worker: the patched run solves in this process, not in a spawned one
+    result = invoke("stress", EXAMPLE, "--fail", "F2", "--demand", "+10%", "--out", out,
+                    "--workers", "1")
     assert result.exit_code == 1, result.output
     assert "no plan" in result.output and "fail:F2" in result.output
     summary = json.loads((out / "stress_summary.json").read_text())

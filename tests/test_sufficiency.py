@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import EXAMPLE
+from conftest import EXAMPLE, run_optimise
 from random_instances import random_instance
 
 from cli import main
@@ -26,6 +27,7 @@ from optimiser.schema import (
     PlacementType,
     Policy,
     Provider,
+    Substitution,
 )
 from optimiser.sufficiency import NO_LOCAL_OFFER, local_flow, local_sufficiency
 
@@ -89,16 +91,67 @@ def test_a_provider_total_is_its_own_layer():
 
 def test_competing_needs_list_the_whole_cut_own_offers_first():
     """Shrink P3 to 1 place: B now needs P1 too, so A and B compete for it. P1 (5) and P3 (1)
-    are both full; 6 places for 12 of demand; A's unplaced demand reaches P3 through B."""
+    are both full; 6 places for 12 of demand. A comes first (priority split): all of P1; B
+    then has P3's one place. B's unplaced demand reaches P1 and, through it, A: the cut is
+    P1 and P3, both B's own."""
     case = {**HAND, "offers": [("P1", 5, 900), ("P2", 50, 1000), ("P3", 1, 850)]}
     flow = local_flow(build_market(tiny(**case)))
     assert flow.total == pytest.approx(6, abs=1e-9)
     needs = flow.needs.set_index("authority")
-    assert needs.loc["A", "local_max"] + needs.loc["B", "local_max"] == pytest.approx(6)
-    if needs.loc["B", "local_max"] > 1:  # this flow gave B some of P1: A reaches P3 through B
-        assert needs.loc["A", "bottleneck"] == ("P1:T", "P3:T")
-    else:
-        assert needs.loc["A", "bottleneck"] == ("P1:T",)
+    assert needs.loc["A", "local_max"] == pytest.approx(5, abs=1e-9)
+    assert needs.loc["B", "local_max"] == pytest.approx(1, abs=1e-9)
+    assert needs.loc["A", "bottleneck"] == ("P1:T",)
+    assert needs.loc["B", "bottleneck"] == ("P1:T", "P3:T")
+    # members in the other order: B first takes 3 (P3's 1 and 2 of P1), A the other 3 of P1,
+    # and A's unplaced demand now reaches P3 through B
+    flow = local_flow(build_market(tiny(**case), ["B", "A", "C"]))
+    needs = flow.needs.set_index("authority")
+    assert (needs.loc["B", "local_max"], needs.loc["A", "local_max"]) == (3, 3)
+    assert needs.loc["A", "bottleneck"] == ("P1:T", "P3:T")
+
+
+def test_a_need_with_no_other_type_comes_first():
+    """A's standard need S (listed first, 3 places) may step up to a specialist place; its
+    specialist need X (2) may not. The only local offer is P1's 2 specialist places: X gets
+    them, whatever the order of the demand rows, and S's bottleneck is P1's specialist offer."""
+    instance = Instance(
+        name="steps", description="",
+        placement_types={t: PlacementType(id=t, emergency_weekly_price=2000,
+                                          case_management_weekly=100) for t in ("S", "X")},
+        authorities={"A": Authority(id="A")},
+        demand=(Demand(authority="A", placement_type="S", places=3),
+                Demand(authority="A", placement_type="X", places=2)),
+        providers={"P1": Provider(id="P1")},
+        offers=(Offer(provider="P1", placement_type="X", capacity=2, weekly_price=900),),
+        distances=(Distance(authority="A", provider="P1", km=5),),
+        substitutions=(Substitution(need="S", served_by="X"),),
+        policy=Policy(),
+    )
+    flow = local_flow(build_market(instance))
+    needs = flow.needs.set_index("need")
+    assert (needs.loc["S", "local_max"], needs.loc["X", "local_max"]) == (0, 2)
+    assert needs.loc["S", "bottleneck"] == ("P1:X",)
+    assert needs.loc["X", "bottleneck"] == ()
+
+
+def test_demand_below_half_a_flow_unit_runs_and_verifies(tmp_path):
+    """4e-10 places rounds to no flow unit (1e-9 places): it used to crash `run` with a
+    KeyError in the max flow, though `validate` passed. It is demand like any other, shown as
+    0.0 at the result files' 6 decimals, and places nothing locally."""
+    instance = shutil.copytree(EXAMPLE, tmp_path / "instance")
+    with open(instance / "demand.csv", "a", encoding="utf-8") as handle:
+        handle.write("A4,residential,4e-10,\n")
+    assert run_optimise("validate", instance).returncode == 0
+    out = tmp_path / "results"
+    ran = run_optimise("run", instance, "--out", out, "--quiet")
+    assert ran.returncode == 0, ran.stderr
+    assert "Traceback" not in ran.stderr
+    rows = (out / "sufficiency.csv").read_text().splitlines()
+    assert "A4,residential,0.0,0.0,0.0,0.0," in rows
+    assert "A4,residential,0.0,0.0,0.0,0.0,0.0" in (out / "gaps.csv").read_text().splitlines()
+    verified = run_optimise("verify", instance, out)
+    assert verified.returncode == 0, verified.stdout
+    assert verified.stdout.endswith("checks, all agree\n")
 
 
 def test_sufficiency_of_a_run_reports_alone_and_the_plan():

@@ -1,5 +1,5 @@
-"""Every validation rule of SPEC section 3: each bad input is named by file, row and column,
-all problems are reported at once, and ``validate`` exits 2 without a traceback."""
+"""Every validation rule of docs/model.md section 3: each bad input is named by file, row and
+column, all problems are reported at once, and ``validate`` exits 2 without a traceback."""
 
 from __future__ import annotations
 

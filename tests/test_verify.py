@@ -393,8 +393,11 @@ def _cell(value) -> str:
     return str(value)
 
 
-def verify(instance_dir: Path, folder: Path, results: dict):
-    return verify_results(load_instance(instance_dir), write_results(folder, results))
+def verify(instance_dir: Path, folder: Path, results: dict, **settings: str):
+    """verify_results, told ``settings`` as `optimise verify --set KEY=VALUE` tells it."""
+    own = load_instance(instance_dir)
+    told = load_instance(instance_dir, settings) if settings else own
+    return verify_results(told, write_results(folder, results), file_policy=own.policy)
 
 
 def cli(*args: str):
@@ -434,7 +437,21 @@ def test_member_not_kept_whole_is_allowed_when_listed(instance_dir, tmp_path):
 def test_individual_rationality_off_does_not_require_listing(instance_dir, tmp_path):
     results = consortium_results(standalone_a2=270_000.0)
     results[outputs.SUMMARY]["policy"] = full_policy(individual_rationality=False)
-    assert verify(instance_dir, tmp_path / "r", results).disagreements == []
+    told = verify(instance_dir, tmp_path / "r", results, individual_rationality="false")
+    assert told.disagreements == []
+    assert told.overrides == ["individual_rationality: the run used false, the instance says "
+                              "true; given with --set individual_rationality=false, recomputed "
+                              "with it"]
+
+
+def test_concentration_is_checked_at_the_share_the_run_was_given(instance_dir, tmp_path):
+    # P1 has 7 of 12 places: over 0.55 x 12 = 6.6
+    results = consortium_results()
+    results[outputs.SUMMARY]["policy"] = full_policy(max_provider_share=0.55)
+    report = verify(instance_dir, tmp_path / "r", results, max_provider_share="0.55")
+    assert [d for d in report.disagreements if "concentration" in d] == [
+        "providers.csv row P1 column places: concentration: 7 placed, above max_provider_share "
+        "0.55 x 12 = 6.6"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -492,8 +509,8 @@ def tier_below_min_places(r):
     )
 
 
-def concentration_breach(r):
-    # P1 has 7 of 12 places: over 0.55 x 12 = 6.6
+def policy_edited(r):
+    # the summary claims a stricter share than the instance's 0.7; verify keeps the instance's
     r[outputs.SUMMARY]["policy"] = full_policy(max_provider_share=0.55)
 
 
@@ -527,7 +544,8 @@ CORRUPTIONS = [
         tier_below_min_places,
         ["summary.json tiers[1] volume: tier P2 foster is active", "below min_places 4"],
     ),
-    (concentration_breach, ["providers.csv row P1 column places: concentration"]),
+    (policy_edited, ["summary.json policy max_provider_share: the run used 0.55, the "
+                     "instance says 0.7; figures recomputed with 0.7"]),
     (corrupt_local_share, ["authorities.csv row A2 column local_share: file 0.8, recomputed 0.75"]),
     (understate_shortfall, ["summary.json penalties local_shortfall_places: file 0"]),
     (corrupt_gini, ["summary.json fairness gini: file"]),
@@ -718,7 +736,7 @@ def a1_alone_results() -> dict:
         "not_kept_whole": [],
         "penalties": {"local_shortfall_places": 0, "local_shortfall_cost": 0},
         # run with --set max_provider_share=1: P1 takes 5.92 of 7.92 places (over the
-        # instance's 0.7); verify must take the policy as used from summary.json
+        # instance's 0.7); verify is told so with --set max_provider_share=1
         "warnings": [],
         "policy": full_policy(max_provider_share=1.0),
     }
@@ -732,11 +750,12 @@ def a1_alone_results() -> dict:
 
 
 def test_coalition_sees_its_share_of_capacity(instance_dir, tmp_path):
-    assert verify(instance_dir, tmp_path / "ok", a1_alone_results()).disagreements == []
+    told = {"max_provider_share": "1"}  # the run's --set
+    assert verify(instance_dir, tmp_path / "ok", a1_alone_results(), **told).disagreements == []
 
     results = a1_alone_results()
     results[outputs.ASSIGNMENT][1]["places"] = 2  # 2 > 1.92 seen, though under the listed 3
-    report = verify(instance_dir, tmp_path / "breach", results)
+    report = verify(instance_dir, tmp_path / "breach", results, **told)
     assert any(
         "offer (P1, specialist) column places: capacity breached" in d for d in report.disagreements
     ), report.disagreements
@@ -745,7 +764,7 @@ def test_coalition_sees_its_share_of_capacity(instance_dir, tmp_path):
     results[outputs.SUMMARY]["policy"] = full_policy(
         max_provider_share=1.0, baseline_capacity="full"
     )
-    report = verify(instance_dir, tmp_path / "full", results)
+    report = verify(instance_dir, tmp_path / "full", results, **told, baseline_capacity="full")
     assert any(
         "providers.csv row P1 column capacity: file 8.32, recomputed 13" in d
         for d in report.disagreements
@@ -804,5 +823,7 @@ def test_run_output_verifies(instance_dir, tmp_path, options):
     out = tmp_path / "run"
     ran = CliRunner().invoke(main, ["run", str(instance_dir), "--out", str(out), *options])
     assert ran.exit_code == 0, ran.output
-    result = cli(instance_dir, out)
+    settings = [o for i, o in enumerate(options) if "--set" in options[i - 1:i]]
+    told = [arg for setting in settings for arg in ("--set", setting)]
+    result = cli(instance_dir, out, *told)
     assert result.exit_code == 0, result.output

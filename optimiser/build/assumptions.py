@@ -130,7 +130,10 @@ class Assumptions:
         500.0, "£ per place per week",
         "reported price reduction of the block: about £500 a week less per placement")
     thames_valley_block_capacity: float = assumption(
-        24.0, "places", "the block providers can take a few more than the guaranteed 20")
+        20.0, "places",
+        "a block contract buys its guaranteed places: the block homes' other places are sold "
+        "to others, so the block offers what it guarantees (a guarantee swept over N places "
+        "with --places buys a block of N)")
     thames_valley_spot_radius_km: float = assumption(
         60.0, "km (great circle, between authority centres)",
         "the spot market the councils would otherwise use: providers in any authority whose "
@@ -140,7 +143,24 @@ class Assumptions:
         "spot places around the members also serve every other authority in the area "
         "(London's boroughs among them): the consortium sees the share of each spot provider's "
         "places equal to the instance authorities' share of the looked-after children of the "
-        "spot area (SPEC section 5's D_M / D rule, over the wider area the market serves)")
+        "spot area (the D_M / D rule of docs/model.md section 5, over the wider area the market "
+        "serves)")
+    thames_valley_national_share: str = assumption(
+        "members' share of England's children", "rule",
+        "complex-needs children are placed nationally (a third of the members' new "
+        "placements of every kind are 20 miles or more from home, DfE 2024, shown above; "
+        "complex-needs placements go further): sites beyond the spot "
+        "radius serve every authority in England, so the consortium sees the instance "
+        "authorities' share of England's looked-after children of each; one authority's sites "
+        "are pooled into one provider at its centre (addresses are redacted, so they share a "
+        "location anyway), at a price fixed by a hash of the pool's id like a site's")
+    thames_valley_block_fit_share: float = assumption(
+        0.2, "share of complex-needs demand",
+        "a block home meets only the children its registration (category of need, age, sex) "
+        "fits: the consortium guaranteed 20 places against about 100 complex-needs children "
+        "in care (this instance's demand for the six members is 100.2), so one child in five "
+        "is taken to fit the block; the others can use only spot places. Every child that "
+        "fits the block can also use a spot place")
     price_seed: str = assumption(
         "optimise-2024", "text", "salt of the hash that fixes each provider's price deviation")
 

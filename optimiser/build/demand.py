@@ -1,8 +1,9 @@
 """Demand by placement type: each authority's looked-after count split by the national mix.
 
-DfE placement categories (England, 31 March) map to the SPEC's six types:
+DfE placement categories (England, 31 March) map to the six placement types of docs/model.md
+section 2:
 
-| SPEC type | DfE categories |
+| placement type | DfE categories |
 |---|---|
 | foster_standard, foster_specialist | 1. Total foster placements, split by ``specialist_foster_share`` |
 | parent_child | 6c Family centre or mother and baby unit |
@@ -29,7 +30,7 @@ COMPLEX_EXTRA = ("7. Total residential schools", "6a Residential care homes",
 
 
 def national_mix(placements: dict[str, float], assumptions: Assumptions) -> dict[str, float]:
-    """Share of each SPEC type in England's looked-after children (sums to 1)."""
+    """Share of each placement type in England's looked-after children (sums to 1)."""
     foster = placements[FOSTER]
     homes = placements[HOMES]
     complex_extra = sum(placements[c] or 0.0 for c in COMPLEX_EXTRA)

@@ -16,8 +16,14 @@ TYPE_NAMES = {
     "foster_standard": "Fostering", "foster_specialist": "Specialist fostering",
     "parent_child": "Parent and child", "residential": "Children's home",
     "residential_complex": "Complex-needs residential", "supported_16plus": "Supported 16+",
+    "residential_complex_fit": "Complex-needs residential, fits the block",
 }
-SUBSTITUTIONS = (("foster_standard", "foster_specialist"), ("residential", "residential_complex"))
+#: the Thames Valley children whose needs a block home meets (``thames_valley_block_fit_share``)
+BLOCK_FIT = "residential_complex_fit"
+#: types whose prices and case-management costs are another type's
+PRICED_AS = {BLOCK_FIT: "residential_complex"}
+SUBSTITUTIONS = (("foster_standard", "foster_specialist"), ("residential", "residential_complex"),
+                 (BLOCK_FIT, "residential_complex"))
 
 
 @dataclass(frozen=True)
@@ -33,11 +39,16 @@ class Region:
     market: str = "framework"  # or "block": a guaranteed block plus a spot market
     policy: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    #: how PROVENANCE.md says the instance is rebuilt
+    rebuild: str = ("Rebuild with `python instances/build.py` (from the raw files in "
+                    "`instances/sources/`); the build is deterministic and a test checks the "
+                    "shipped files are reproduced byte for byte.")
 
 
 @dataclass
 class Tables:
-    """The SPEC tables of an instance, as data frames in file order, plus provenance facts."""
+    """The tables of an instance (docs/model.md section 3) as data frames in file order, plus
+    provenance facts."""
 
     region: Region
     tables: dict[str, pd.DataFrame]
@@ -190,17 +201,37 @@ def build_supply(region: Region, chosen: pd.DataFrame, demand: pd.DataFrame, fol
              "tiers": pd.DataFrame(tiers)}, facts)
 
 
-def build_tables(region: Region, folder: Path, assumptions: Assumptions) -> Tables:
-    """Every table of ``region``'s instance from the raw files in ``folder``."""
+def overlay_demand(demand: pd.DataFrame, own: pd.DataFrame) -> pd.DataFrame:
+    """``demand`` with the rows of every authority in ``own`` replaced by ``own``'s rows (a
+    council's demand from its own returns, `optimise demand`), in authority order."""
+    own = own.reindex(columns=["authority", "placement_type", "places", "sd"])
+    kept = demand[~demand["authority"].isin(set(own["authority"]))]
+    order = {a: i for i, a in enumerate(dict.fromkeys(demand["authority"]))}
+    merged = pd.concat([kept, own], ignore_index=True)
+    return merged.sort_values("authority", key=lambda a: a.map(order), kind="stable"
+                              ).reset_index(drop=True)
+
+
+def build_tables(region: Region, folder: Path, assumptions: Assumptions,
+                 own_demand: pd.DataFrame | None = None) -> Tables:
+    """Every table of ``region``'s instance from the raw files in ``folder``; ``own_demand``
+    replaces the DfE-based demand of the authorities it has rows for, before the supply that
+    scales with demand (in-house fostering, supported accommodation) is sized."""
     chosen = _authority_table(sources.authorities(folder), region.authorities)
     demand, _, facts = build_demand(region, chosen, folder, assumptions)
+    if own_demand is not None:
+        demand = overlay_demand(demand, own_demand)
+        facts.append(("authorities whose demand is their own (optimise demand), not DfE's",
+                      ", ".join(sorted(set(own_demand["authority"])))))
+    if region.market == "block":
+        demand = block_fit_demand(demand, assumptions.thames_valley_block_fit_share)
     builder = build_block_market if region.market == "block" else build_supply
     market, supply_facts = builder(region, chosen, demand, folder, assumptions)
     types = pd.DataFrame([{
-        "id": t, "name": TYPE_NAMES[t], "specialist": t in ("foster_specialist",
-                                                           "residential_complex"),
-        "emergency_weekly_price": assumptions.emergency_weekly_price[t],
-        "case_management_weekly": assumptions.case_management_weekly[t],
+        "id": t, "name": TYPE_NAMES[t], "specialist": PRICED_AS.get(t, t) in (
+            "foster_specialist", "residential_complex"),
+        "emergency_weekly_price": assumptions.emergency_weekly_price[PRICED_AS.get(t, t)],
+        "case_management_weekly": assumptions.case_management_weekly[PRICED_AS.get(t, t)],
     } for t in region.types])
     authorities = pd.DataFrame({"id": chosen["gss_code"], "name": chosen["name"],
                                 "region": chosen["region"], "lat": chosen["lat"],
@@ -213,6 +244,21 @@ def build_tables(region: Region, folder: Path, assumptions: Assumptions) -> Tabl
     tables = {"placement_types": types, "authorities": authorities, "demand": demand,
               **market, "substitutions": substitutions, "consortia": consortia}
     return Tables(region, {k: v for k, v in tables.items() if len(v)}, facts + supply_facts)
+
+
+def block_fit_demand(demand: pd.DataFrame, share: float) -> pd.DataFrame:
+    """Each complex-needs row split in two: ``share`` of its places fit the block (type
+    BLOCK_FIT), the rest stay ``residential_complex``; the two sum to the row (4 decimals)."""
+    rows = []
+    for row in demand.itertuples():
+        fit = round(row.places * share, 4)
+        rest = round(row.places - fit, 4)
+        rows += [{"authority": row.authority, "placement_type": BLOCK_FIT, "places": fit},
+                 {"authority": row.authority, "placement_type": row.placement_type,
+                  "places": rest}]
+    table = pd.DataFrame(rows)
+    table["sd"] = table["places"].map(lambda p: round(math.sqrt(p), 4))
+    return table
 
 
 def nearby(all_authorities: pd.DataFrame, members: pd.DataFrame, radius_km: float
@@ -231,13 +277,17 @@ def nearby(all_authorities: pd.DataFrame, members: pd.DataFrame, radius_km: floa
 def build_block_market(region: Region, members: pd.DataFrame, demand: pd.DataFrame,
                        folder: Path, assumptions: Assumptions
                        ) -> tuple[dict[str, pd.DataFrame], list]:
-    """Complex-needs residential: a guaranteed block plus the spot market around the members.
+    """Complex-needs residential: a guaranteed block plus the spot market, around the members
+    and national.
 
     Spot: residential special school sites offer all their places as complex residential;
     children's home sites offer ``complex_residential_share`` of theirs (homes take complex
-    children at complex prices). Block: one provider at the members' centroid whose price is
-    the spot base price, with a guarantee tier of ``thames_valley_block_places`` at a discount
-    of ``thames_valley_block_saving_weekly`` a week.
+    children at complex prices). Sites within ``thames_valley_spot_radius_km`` are providers
+    of their own, seen at the area's share; beyond it, each authority's sites are one pool
+    seen at the national share (``thames_valley_national_share``). Block: one provider at the
+    members' centroid whose price is the spot base price, offering the block-fit type only,
+    with a guarantee tier of ``thames_valley_block_places`` at a discount of
+    ``thames_valley_block_saving_weekly`` a week.
     """
     area = nearby(sources.authorities(folder), members, assumptions.thames_valley_spot_radius_km)
     children = sources.looked_after(folder, assumptions.year).set_index("gss_code")["children"]
@@ -248,28 +298,31 @@ def build_block_market(region: Region, members: pd.DataFrame, demand: pd.DataFra
     school_share = special_school_share(register, folder, assumptions)
     place = area.set_index("gss_code")
     base = assumptions.weekly_price["residential_complex"]
+    member_ids = set(members["gss_code"])
+    own = sites[(sites["kind"] == "in_house") & sites["authority"].isin(member_ids)]
     providers, offers = [], []
-    for i, site in enumerate(sites.itertuples(), start=1):
-        if site.kind == "in_house" and site.authority not in set(members["gss_code"]):
-            continue  # another council's own homes are not on this market
+    for i, site in enumerate(own.itertuples(), start=1):  # members' own homes, owner only
         pid = f"S{i:04d}-{site.authority}"
-        for placement_type, capacity, price in site_offers(
-                site.placement_type, site.kind, site.places, school_share, assumptions):
-            if placement_type in region.types and capacity * spot_share > 0:
-                offers.append({"provider": pid, "placement_type": placement_type,
-                               "capacity": round(capacity * spot_share, 4),
-                               "weekly_price": _price(price, pid, assumptions),
-                               "breakdown_rate": assumptions.breakdown_rate[placement_type]})
-        if offers and offers[-1]["provider"] == pid:
-            owner = site.authority if site.kind == "in_house" else None
+        capacity = _complex_places(site, school_share, assumptions) * spot_share
+        if capacity > 0:
             providers.append(_provider(
                 pid, f"{site.owner_name} ({place.at[site.authority, 'name']})", site.kind,
-                owner, place.loc[site.authority], site.rating))
+                site.authority, place.loc[site.authority], site.rating))
+            offers.append(_complex_offer(pid, capacity, base, assumptions))
+    near, near_offers = pooled_sites(sites, place, spot_share, "P", school_share, assumptions)
+    providers += near
+    offers += near_offers
+    near_sites = len(providers)
+    near_places = sum(o["capacity"] for o in offers)
+    pools, pool_offers, national_share = national_pools(members, area, register, school_share,
+                                                        folder, assumptions)
+    providers += pools
+    offers += pool_offers
     centre = members[["lat", "lon"]].mean()
     block = pd.Series({"lat": round(centre["lat"], 5), "lon": round(centre["lon"], 5)})
     providers.append(_provider("TV-BLOCK", "Thames Valley complex needs block contract",
                                "independent", None, block, "good"))
-    offers.append({"provider": "TV-BLOCK", "placement_type": "residential_complex",
+    offers.append({"provider": "TV-BLOCK", "placement_type": BLOCK_FIT,
                    "capacity": assumptions.thames_valley_block_capacity, "weekly_price": base,
                    "breakdown_rate": assumptions.breakdown_rate["residential_complex"]})
     discount = 100 * assumptions.thames_valley_block_saving_weekly / base
@@ -278,8 +331,82 @@ def build_block_market(region: Region, members: pd.DataFrame, demand: pd.DataFra
     facts = [("authorities in the spot market area", f"{len(area)}"),
              ("instance authorities' share of the area's looked-after children (spot share)",
               f"{100 * spot_share:.3f}%"),
-             ("spot sites", f"{len(providers) - 1}"),
+             ("spot providers within the radius (members' own homes, and one pool of sites "
+              "per authority)", f"{near_sites}"),
+             ("complex-needs places the consortium sees within the radius",
+              f"{near_places:,.1f}"),
+             ("instance authorities' share of England's looked-after children (national "
+              "share)", f"{100 * national_share:.3f}%"),
+             ("national pools (authorities beyond the radius with usable sites)",
+              f"{len(pools)}"),
+             ("complex-needs places the consortium sees beyond the radius",
+              f"{sum(o['capacity'] for o in pool_offers):,.1f}"),
+             ("members' new placements 20 miles or more from home (DfE 2024, all types)",
+              f"{100 * far_placements(members, folder, assumptions):.1f}%"),
+             ("demand that fits the block (share x complex-needs demand)",
+              f"{demand.loc[demand['placement_type'] == BLOCK_FIT, 'places'].sum():,.1f} of "
+              f"{demand['places'].sum():,.1f} places"),
              ("block discount", (f"£{assumptions.thames_valley_block_saving_weekly:,.0f} of "
                                 f"£{base:,.0f} a week = {discount:.4f}%"))]
     return ({"providers": pd.DataFrame(providers), "offers": pd.DataFrame(offers),
              "tiers": pd.DataFrame(tiers)}, facts)
+
+
+
+def _complex_places(site, school_share: float, assumptions: Assumptions) -> float:
+    return sum(c for t, c, _ in site_offers(site.placement_type, site.kind, site.places,
+                                            school_share, assumptions)
+               if t == "residential_complex")
+
+
+def _complex_offer(pid: str, capacity: float, base: float, assumptions: Assumptions) -> dict:
+    return {"provider": pid, "placement_type": "residential_complex",
+            "capacity": round(capacity, 4), "weekly_price": _price(base, pid, assumptions),
+            "breakdown_rate": assumptions.breakdown_rate["residential_complex"]}
+
+
+def pooled_sites(sites: pd.DataFrame, place: pd.DataFrame, share: float, prefix: str,
+                 school_share: float, assumptions: Assumptions) -> tuple[list[dict], list[dict]]:
+    """One spot provider per authority: its independent and voluntary sites rated above
+    inadequate pooled at its centre (sites share that location anyway: addresses are
+    redacted), their complex-needs places seen at ``share``, priced like a site (a hash of the
+    pool's id around the base price)."""
+    usable = sites[(sites["kind"] != "in_house") & (sites["rating"] != "inadequate")]
+    base = assumptions.weekly_price["residential_complex"]
+    providers, offers = [], []
+    for gss, group in usable.groupby("authority", sort=False):
+        capacity = pd.Series([_complex_places(site, school_share, assumptions)
+                              for site in group.itertuples()], index=group.index)
+        if round(float(capacity.sum()) * share, 4) <= 0:
+            continue
+        pid = f"{prefix}-{gss}"
+        providers.append(_provider(pid, f"{place.at[gss, 'name']} sites ({len(group)}), pooled",
+                                   "independent", None, place.loc[gss],
+                                   supply.site_rating(group["rating"], capacity)))
+        offers.append(_complex_offer(pid, float(capacity.sum()) * share, base, assumptions))
+    return providers, offers
+
+
+def national_pools(members: pd.DataFrame, area: pd.DataFrame, register: pd.DataFrame,
+                   school_share: float, folder: Path, assumptions: Assumptions
+                   ) -> tuple[list[dict], list[dict], float]:
+    """The pools of every authority beyond the radius, seen at the members' share of
+    England's looked-after children (``thames_valley_national_share``)."""
+    england = sources.authorities(folder)
+    children = sources.looked_after(folder, assumptions.year).set_index("gss_code")["children"]
+    share = float(children.reindex(members["gss_code"]).sum() / children.sum())
+    far = england[~england["gss_code"].isin(area["gss_code"])].reset_index(drop=True)
+    sites = supply.register_sites(register, far, assumptions)
+    providers, offers = pooled_sites(sites, far.set_index("gss_code"), share, "N",
+                                     school_share, assumptions)
+    return providers, offers, share
+
+
+def far_placements(members: pd.DataFrame, folder: Path, assumptions: Assumptions) -> float:
+    """Share of the members' new placements 20 miles or more from home (DfE; each member's
+    share weighted by its looked-after children)."""
+    within = sources.new_placements_within_20_miles(folder, assumptions.year).set_index(
+        "gss_code")["share_within_20_miles"].reindex(members["gss_code"])
+    children = sources.looked_after(folder, assumptions.year).set_index("gss_code")[
+        "children"].reindex(members["gss_code"])
+    return float(1 - (within * children).sum() / children.sum())

@@ -84,7 +84,7 @@ THAMES_VALLEY_REGION = Region(
     authorities=THAMES_VALLEY + ("Bedford",),
     consortia={"Thames Valley": THAMES_VALLEY, "Thames Valley with Bedford":
                THAMES_VALLEY + ("Bedford",)},
-    types=("residential_complex",),
+    types=("residential_complex", "residential_complex_fit"),
     market="block",
     notes=(
         ("Demand is each member's 2024 looked-after count x the national share of "
@@ -98,6 +98,19 @@ THAMES_VALLEY_REGION = Region(
         "a year."),
         ("The block's list price is the spot base price for complex needs (£9,500 a week, an "
         "assumption within the £6,800-15,000 range); the tier takes £500 off it."),
+        ("The market is national: the sites around the members (within the spot radius, seen "
+        "at the area's share) and every other authority's sites (seen at the members' share of "
+        "England's children), each authority's sites pooled into one provider at its centre "
+        "with distance, travel cost and locality as in every instance. England's register "
+        "holds fewer complex-needs places than England's complex-needs demand, so even the "
+        "national market leaves some children in emergency placements in high-demand years."),
+        ("Only the children whose needs a block home meets (type `residential_complex_fit`, "
+        "a fifth of complex-needs demand: `thames_valley_block_fit_share`) can use the block; "
+        "they can also use any spot place (substitution). That is what makes a guarantee a "
+        "decision: a block larger than the children who fit it leaves void places paid for, "
+        "one smaller leaves them in dearer spot or emergency placements."),
+        ("Swept with `--places TV-BLOCK=LO..HI`, the block is N places: its listed capacity is "
+        "its guaranteed places, so it sells nothing outside its contract (README, Guarantee)."),
         ("Bedford is an instance authority but not a member of the 'Thames Valley' consortium; "
         "`--consortium 'Thames Valley with Bedford'` runs the later membership."),
     ),

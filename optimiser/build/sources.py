@@ -109,7 +109,7 @@ def ofsted_register(sources: Path) -> pd.DataFrame:
     """The Ofsted register at 31 March 2023, with each provider's authority as of 2024.
 
     Columns: urn, provision, name, authority (2024 name), sector, places, short_breaks,
-    owner, rating (SPEC vocabulary; ``unrated`` where never fully inspected).
+    owner, rating (as in docs/model.md section 3; ``unrated`` where never fully inspected).
     """
     table = pd.read_csv(sources / "ofsted_providers_2023-03-31.csv", skiprows=3,
                         encoding="utf-8-sig", dtype=str)

@@ -53,9 +53,7 @@ def manifest_text(built: Tables) -> str:
 def provenance_text(built: Tables, assumptions: Assumptions) -> str:
     region = built.region
     lines = [f"# {region.name}: provenance", "", region.description.strip(), "",
-             ("Rebuild with `python instances/build.py` (from the raw files in "
-             "`instances/sources/`); the build is deterministic and a test checks the shipped "
-             "files are reproduced byte for byte."), "", "## Sources", "",
+             region.rebuild, "", "## Sources", "",
              "| file | source and licence |", "|---|---|"]
     lines += [f"| `{f}` | {s} |" for f, s in SOURCES]
     lines += ["", ATTRIBUTION, "", "## Figures derived from the sources", "",

@@ -23,24 +23,26 @@ REPORT_XLSX = "report.xlsx"
 def run_reports(instance: Instance, files: dict[str, str]) -> dict[str, str | bytes]:
     """report.html and report.xlsx of `optimise run`."""
     from optimiser.reports.run_report import run_html
-    from optimiser.reports.xlsx import run_workbook
+    from optimiser.reports.xlsx import run_workbook, workbook_names
 
-    return {REPORT_HTML: run_html(instance, files), REPORT_XLSX: run_workbook(files)}
+    return {REPORT_HTML: run_html(instance, files),
+            REPORT_XLSX: run_workbook(files, workbook_names(instance))}
 
 
 def compare_reports(instance: Instance, files: dict[str, str]) -> dict[str, str | bytes]:
     """report.html and report.xlsx of `optimise compare`."""
     from optimiser.reports.compare_report import compare_html
-    from optimiser.reports.xlsx import compare_workbook
+    from optimiser.reports.xlsx import compare_workbook, workbook_names
 
-    return {REPORT_HTML: compare_html(instance, files), REPORT_XLSX: compare_workbook(files)}
+    return {REPORT_HTML: compare_html(instance, files),
+            REPORT_XLSX: compare_workbook(files, workbook_names(instance))}
 
 
 def guarantee_reports(instance: Instance,
                       files: dict[str, str | bytes]) -> dict[str, str | bytes]:
     """report.html and report.xlsx of `optimise guarantee`."""
     from optimiser.reports.guarantee_report import guarantee_html
-    from optimiser.reports.xlsx import guarantee_workbook
+    from optimiser.reports.xlsx import guarantee_workbook, workbook_names
 
     return {REPORT_HTML: guarantee_html(instance, files),
-            REPORT_XLSX: guarantee_workbook(files)}
+            REPORT_XLSX: guarantee_workbook(files, workbook_names(instance))}

@@ -55,7 +55,8 @@ def compare_html(instance: Instance, files: dict[str, str]) -> str:
                 *[consortium(run, entry, i) for i, entry in enumerate(run.core["consortia"])],
                 glossary()]
     return page(f"{run.core['instance']}: memberships compared",
-                f"{len(run.memberships)} memberships, {len(run.core['consortia'])} consortia "
+                f"{f.counted(len(run.memberships), 'membership')}, "
+                f"{f.counted(len(run.core['consortia']), 'consortium', 'consortia')} "
                 "analysed. Money is £ a year, in full (fees after discounts, case management, "
                 "travel, emergency placements).", sections,
                 "Made by optimise from compare.csv, members.csv, shapley.csv and core.json "
@@ -167,8 +168,10 @@ def consortium(run: CompareFiles, entry: dict, number: int) -> Section:
          ("in the plan", charts.WARN, [f.value(r["plan_saving"]) for r in rows]),
          ("least core", charts.GREY, least)], "saving, £ a year")
     sampled = bool(rows) and rows[0]["method"] == "sampled"
-    how = (f"sampled over {rows[0]['samples']} random orders (± its standard error)" if sampled
-           else "exact, over every coalition")
+    reached = entry.get("shapley_precision")
+    how = ("exact, over every coalition" if not sampled else
+           f"sampled over {rows[0]['samples']} random orders"
+           + (f": each within {reached} of the exact value" if reached else ""))
     columns = [Column("authority"), Column("Shapley", True, "fair share of the saving"),
                Column("in the plan", True), Column("least core", True),
                Column("marginal", True, "how much the consortium's saving falls without it"),
@@ -179,8 +182,8 @@ def consortium(run: CompareFiles, entry: dict, number: int) -> Section:
     for r, low in zip(rows, least):
         m = members.get(r["authority"], {})
         shapley = f.money(f.number(r["shapley_saving"]))
-        if r["std_error"]:
-            shapley += f" ± {f.money(f.number(r['std_error']))}"
+        if r.get("half_width_95"):
+            shapley += f" ± {f.money(f.number(r['half_width_95']))}"
         flags = [FLAG_WORDS.get(x, x) for x in m.get("flags", "").split(";") if x]
         body.append([r["name"], shapley, f.money(f.number(r["plan_saving"])),
                      f.money(low) if r["least_core_cost"] else "–",

@@ -12,7 +12,7 @@ import csv
 import io
 import math
 
-#: SPEC's local radius is 20 miles; reports give both units
+#: the default local radius is 20 miles (docs/model.md section 2); reports give both units
 KM_PER_MILE = 1.609344
 
 
@@ -60,12 +60,18 @@ def money_short(amount: float | None) -> str:
     return f"{sign}£{size:,.0f}"
 
 
+def shown(value: float, digits: int = 0) -> float:
+    """``value`` as it is shown with ``digits`` decimals, a zero without its sign: noise such
+    as -0.0004 shows as 0.0, never -0.0, and a real negative keeps its minus."""
+    rounded = round(value, digits)
+    return rounded if rounded != 0 else 0.0
+
+
 def pct(points: float | None, digits: int = 1) -> str:
     """A percentage given as 0-100 points (saving_pct, discount_pct): 3.2%."""
     if points is None or not math.isfinite(points):
         return "–"
-    text = f"{points:,.{digits}f}"
-    return ("0" + text[2:] if text.startswith("-0") and float(text) == 0 else text) + "%"
+    return f"{shown(points, digits):,.{digits}f}%"
 
 
 def share(fraction: float | None, digits: int = 1) -> str:
@@ -77,8 +83,7 @@ def places(count: float | None, digits: int = 1) -> str:
     """Places, one decimal by default: 14,602.9."""
     if count is None:
         return "–"
-    text = f"{count:,.{digits}f}"
-    return text[1:] if text.startswith("-") and float(text.replace(",", "")) == 0 else text
+    return f"{shown(count, digits):,.{digits}f}"
 
 
 def whole(count: float | None) -> str:
@@ -89,3 +94,30 @@ def whole(count: float | None) -> str:
 def distance(km: float) -> str:
     """32.2 km (20 miles)."""
     return f"{km:,.1f} km ({km / KM_PER_MILE:,.0f} miles)"
+
+
+def signed(value: float, digits: int = 1, suffix: str = "") -> str:
+    """A change with its sign: +1,227.9, -3.2, and 0.0 (no sign) where it rounds to zero."""
+    change = shown(value, digits)
+    return f"{'+' if change > 0 else ''}{change:,.{digits}f}{suffix}"
+
+
+def money_compact(amount: float | None, sign: bool = False) -> str:
+    """Money for narrow screen tables: £36.2m from £1m (to £0.1m), £362k below (to £1k),
+    £0 below £500. ``sign``: a change, +£362k or -£1.2m (never a sign on £0)."""
+    if amount is None:
+        return "–"
+    tenths_m, thousands = round(abs(amount) / 1e5), round(abs(amount) / 1e3)
+    if tenths_m >= 10:
+        text = f"£{tenths_m / 10:,.1f}m"
+    elif thousands >= 1:
+        text = f"£{thousands:,}k"
+    else:
+        return "£0"
+    return ("-" if amount < 0 else "+" if sign else "") + text
+
+
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """1 place, 2 places, 1 consortium, 3 consortia: the word agrees with the count."""
+    word = singular if count == 1 else plural or singular + "s"
+    return f"{count:,} {word}"

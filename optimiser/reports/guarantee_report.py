@@ -97,8 +97,12 @@ def headline(run: GuaranteeFiles) -> Section:
             f"{f.money(f.number(best['saving_p05']))} and "
             f"{f.money(f.number(best['saving_p95']))}.")]
     if best["break_even_discount_pct"]:
-        text.append(f"It pays as long as the discount is at least "
-                    f"{f.pct(f.number(best['break_even_discount_pct']))} (break-even).")
+        even = f.number(best["break_even_discount_pct"])
+        text.append(f"It pays as long as the discount is at least {f.pct(even)} (break-even)."
+                    if even > 0 else
+                    "It would pay even at the list price, with no discount at all: the "
+                    "guaranteed places also spare children dearer spot or emergency "
+                    "placements (a negative break-even discount).")
     parts: list[Markup] = [cards(figures), paragraph(*text)]
     for warning in run.summary.get("warnings") or []:
         parts.append(paragraph(warning, class_="alert"))
@@ -169,10 +173,28 @@ def saa(run: GuaranteeFiles) -> Section | None:
         line("value of perfect information", run.summary.get("evpi"), "what knowing each "
              "year's demand in advance would save"),
     ]
-    return Section("saa", "How good is the recommendation", [
+    parts: list[Markup] = [
         paragraph(f"{len(stats['replications'])} independent samples of scenarios were each "
                   "solved as one model; each distinct plan was then costed on a fresh sample."),
-        table(columns, body)])
+        table(columns, body)]
+    explained = bound_above_plan(stats)
+    if explained:
+        parts.append(paragraph(explained))
+    return Section("saa", "How good is the recommendation", parts)
+
+
+def bound_above_plan(stats: dict) -> str | None:
+    """Why a lower bound (or its interval) can lie above the recommended plan's cost, when it
+    does: both are estimates from samples; the gap is the figure to read."""
+    lower, upper = stats.get("lower_bound") or {}, stats.get("upper_bound") or {}
+    plan = upper.get("estimate")
+    top = lower.get("ci_high") if lower.get("ci_high") is not None else lower.get("estimate")
+    if plan is None or top is None or top <= plan:
+        return None
+    return (f"The lower bound is the average of {len(stats['replications'])} small samples' "
+            "optima, so it is uncertain: its interval reaching above the recommended plan's "
+            f"cost ({f.money(plan)}) is sampling error, not a plan cheaper than the best. The "
+            "optimality gap compares the two on the same scenarios and is the figure to read.")
 
 
 def demand(run: GuaranteeFiles) -> Section | None:

@@ -89,9 +89,10 @@ def run_html(instance: Instance, files: dict[str, str]) -> str:
     run = RunFiles(instance, files)
     sections = [headline(run), placement_map_section(run), savings(run), locality(run),
                 gaps(run), providers(run), investment(run), policy(run)]
-    title = f"{run.summary['instance']}: consortium plan"
+    title = f"{outputs.heading(run.summary)}: consortium plan"
     members = len(run.summary["members"])
-    subtitle = (f"{members} member authorities, {len(run.providers)} providers, voice "
+    subtitle = (f"{f.counted(members, 'member authority', 'member authorities')}, "
+                f"{f.counted(len(run.providers), 'provider')}, voice "
                 f"{run.policy['voice']}. Money is £ a year, in full: fees after volume "
                 "discounts, social-work case management, travel and emergency placements.")
     return page(title, subtitle, [s for s in sections if s is not None], footer(files))
@@ -295,8 +296,8 @@ def savings(run: RunFiles) -> Section:
 def _member_table(run: RunFiles, rows: list[dict], tones: dict[str, str]) -> Markup:
     columns = [Column("authority"), Column("demand", True, "places needed"),
                Column("unmet", True, "places no framework provider can give"),
-               Column("cost in the plan", True), Column("cost alone", True,
-                                                        "standalone cost (SPEC section 5)"),
+               Column("cost in the plan", True),
+               Column("cost alone", True, "standalone cost (docs/model.md section 5)"),
                Column("saving", True), Column("saving %", True), Column("")]
     labels = {"bad": "worse off than alone", "warn": "below average", "": ""}
     body = [[r["name"], f.places(f.number(r["demand"])), f.places(f.number(r["unmet"])),

@@ -1,6 +1,8 @@
 """report.xlsx: the result tables as formatted sheets, for Excel and LibreOffice.
 
-Every sheet but the summary is one result table, with the CSV file's header and values: a
+Every sheet but the summary is one result table, with the CSV file's values under its columns'
+keys in plain English (``saving_pct`` -> "Saving %": :func:`plain`), and the authority's or
+provider's name beside an id column of a table without names (:func:`with_names`): a
 cell holds exactly the CSV's value (a number as the float the CSV spells, ``true``/``false`` as
 a boolean, a blank as an empty cell, anything else as text), so the workbook and the CSV files
 always agree (``tests/test_report_xlsx.py`` reads both). Only the display is formatted: £ for
@@ -50,7 +52,7 @@ FORMATS: dict[str, str] = {
     **dict.fromkeys((
         "annual_cost", "standalone_cost", "saving", "annual_fees", "saving_per_place_year",
         "resolve_saving", "coalition_cost_alone", "shapley_cost", "shapley_saving", "std_error",
-        "marginal_value", "marginal_saving", "least_core_cost", "plan_cost", "plan_saving",
+        "half_width_95", "marginal_value", "marginal_saving", "least_core_cost", "plan_cost", "plan_saving",
         "excess", "void_cost", "price_of_fairness", "contract_cost_year", "cost_change",
         "coalition_cost", "standalone_coalition_costs", "epsilon", "epsilon_bound",
         "blocking_excess", "local_shortfall_cost", "shared_contract_costs", "shared_void_costs",
@@ -73,6 +75,52 @@ FORMATS: dict[str, str] = {
 TEXT = {"authority", "provider", "placement_type", "need", "served_by", "name", "kind", "owner",
         "membership", "members", "consortium", "flags", "method", "status", "serves",
         "bottleneck", "scenario", "figure", "key", "region", "id"}
+
+#: id columns that get a name column beside them, in a table without a name of its own
+NAME_COLUMNS = {"authority": "authority_name", "provider": "provider_name"}
+TEXT |= set(NAME_COLUMNS.values())
+
+#: words of column and figure keys written otherwise in a header (the rest: "_" -> " ")
+HEADER_WORDS = {"pct": "%", "km": "(km)", "mip": "MIP", "cvar": "CVaR", "saa": "SAA",
+                "vss": "VSS", "evpi": "EVPI", "ci": "CI", "std": "standard",
+                "p05": "5th percentile", "p50": "median", "p95": "95th percentile"}
+#: whole keys whose plain words are not those of their parts
+HEADERS = {"p_void": "Probability of void places", "p_unmet": "Probability of unmet demand",
+           "jain": "Jain's index", "gini": "Gini coefficient",
+           "saving_per_place_year": "Saving per place a year",
+           "resolve_saving": "Saving re-solved", "price_assumed_weekly": "Weekly price assumed",
+           "contract_cost_year": "Contract cost a year"}
+
+
+def plain(key: str) -> str:
+    """A column or figure key in plain English for a sheet's header: saving_pct ->
+    "Saving %", local_radius_km -> "Local radius (km)" (the CSV files keep the keys)."""
+    if key in HEADERS:
+        return HEADERS[key]
+    text = " ".join(HEADER_WORDS.get(word, word) for word in key.split("_"))
+    return text[:1].upper() + text[1:]
+
+
+def workbook_names(instance) -> dict[str, dict[str, str]]:
+    """Authority and provider names by id, to stand beside the ids in the sheets."""
+    return {"authority": {a: x.name for a, x in instance.authorities.items()},
+            "provider": {p: x.name for p, x in instance.providers.items()}}
+
+
+def with_names(header: list[str], records: list[list[str]],
+               names: dict[str, dict[str, str]] | None) -> tuple[list[str], list[list[str]]]:
+    """A name column after each id column of :data:`NAME_COLUMNS` that ``names`` covers,
+    unless the table's next column is already its name."""
+    for column, named in NAME_COLUMNS.items():
+        if not names or column not in names or column not in header:
+            continue
+        i = header.index(column) + 1
+        if header[i:i + 1] == ["name"]:
+            continue
+        header = [*header[:i], named, *header[i:]]
+        records = [[*r[:i], names[column].get(r[i - 1], ""), *r[i:]] for r in records]
+    return header, records
+
 
 HEADER_FILL = PatternFill("solid", fgColor="DCE6EE")
 HEADER_FONT = Font(bold=True)
@@ -126,11 +174,13 @@ def typed(text: str, kind: str, fmt: str | None = None) -> object:
     return text
 
 
-def csv_sheet(name: str, text: str) -> Sheet:
-    """A result CSV file as a sheet, cell by cell."""
+def csv_sheet(name: str, text: str, names: dict[str, dict[str, str]] | None = None) -> Sheet:
+    """A result CSV file as a sheet, cell by cell, with ``names`` beside the ids
+    (:func:`with_names`)."""
     lines = list(csv.reader(io.StringIO(text)))
     header, records = (lines[0], lines[1:]) if lines else ([], [])
     records = [r + [""] * (len(header) - len(r)) for r in records]
+    header, records = with_names(header, records, names)
     kinds = [column_kind(c, (r[i] for r in records)) for i, c in enumerate(header)]
     body = [[typed(r[i], kinds[i], FORMATS.get(c)) for i, c in enumerate(header)]
             for r in records]
@@ -152,7 +202,7 @@ def workbook_bytes(sheets: Sequence[Sheet]) -> bytes:
 
 
 def _fill(ws, sheet: Sheet) -> None:
-    ws.append(list(sheet.header))
+    ws.append([plain(str(c)) for c in sheet.header])
     for cell in ws[1]:
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
         cell.alignment = Alignment(vertical="top")
@@ -174,8 +224,8 @@ def _fill(ws, sheet: Sheet) -> None:
 
 def _widths(ws, sheet: Sheet) -> None:
     for c, name in enumerate(sheet.header):
-        longest = max([len(str(name)) + 3] + [_shown_length(row[c]) for row in sheet.rows[:2000]
-                                             if c < len(row)])
+        longest = max([len(plain(str(name))) + 3] + [
+            _shown_length(row[c]) for row in sheet.rows[:2000] if c < len(row)])
         ws.column_dimensions[get_column_letter(c + 1)].width = min(MAX_WIDTH, longest + 2)
 
 
@@ -218,11 +268,13 @@ RUN_SHEETS = {
 }
 
 
-def csv_sheets(files: dict[str, str], names: dict[str, str]) -> list[Sheet]:
-    """One sheet per CSV file: those of ``names`` in its order, then any other by name."""
+def csv_sheets(files: dict[str, str], names: dict[str, str],
+               ids: dict[str, dict[str, str]] | None = None) -> list[Sheet]:
+    """One sheet per CSV file: those of ``names`` in its order, then any other by name;
+    ``ids``: authority and provider names beside their ids (:func:`workbook_names`)."""
     ordered = [n for n in names if n in files]
     ordered += sorted(n for n in files if n.endswith(".csv") and n not in names)
-    return [csv_sheet(names.get(n, _sheet_title(n)), files[n]) for n in ordered]
+    return [csv_sheet(names.get(n, _sheet_title(n)), files[n], ids) for n in ordered]
 
 
 def _sheet_title(file: str) -> str:
@@ -231,7 +283,8 @@ def _sheet_title(file: str) -> str:
 
 def summary_sheet(figures: Sequence[tuple[str, object, str]]) -> Sheet:
     """The first sheet: (label, value, number format) lines."""
-    return Sheet("Summary", ("figure", "value"), [(label, value) for label, value, _ in figures],
+    return Sheet("Summary", ("figure", "value"),
+                 [(plain(label), value) for label, value, _ in figures],
                  row_formats=[fmt for _, _, fmt in figures])
 
 
@@ -239,8 +292,9 @@ def run_summary(summary: dict) -> list[tuple[str, object, str]]:
     t, fair, pol = summary["totals"], summary["fairness"], summary["policy"]
     shared, penalties = summary.get("shared_costs") or {}, summary.get("penalties") or {}
     return [
-        ("instance", summary["instance"], GENERAL), ("status", summary["status"], GENERAL),
-        ("solver", summary["solver"], GENERAL), ("mip_gap", summary["mip_gap"], "0.00E+00"),
+        ("instance", summary["instance"], GENERAL),
+        ("membership", summary.get("membership"), GENERAL),
+        ("status", summary["status"], GENERAL), ("solver", summary["solver"], GENERAL), ("mip_gap", summary["mip_gap"], "0.00E+00"),
         ("members", len(summary["members"]), WHOLE),
         ("voice", pol["voice"], GENERAL),
         ("individual_rationality", pol["individual_rationality"], GENERAL),
@@ -259,10 +313,11 @@ TIER_COLUMNS = ("provider", "placement_type", "min_places", "discount_pct", "gua
                 "void_places", "void_cost")
 
 
-def tiers_sheet(summary: dict) -> Sheet:
-    """summary.json's active tiers, one row each."""
-    return Sheet("Tiers", TIER_COLUMNS,
-                 [[t.get(c) for c in TIER_COLUMNS] for t in summary.get("tiers") or []])
+def tiers_sheet(summary: dict, ids: dict[str, dict[str, str]] | None = None) -> Sheet:
+    """summary.json's active tiers, one row each (the provider's name beside its id)."""
+    header, body = with_names(list(TIER_COLUMNS), [[t.get(c) for c in TIER_COLUMNS]
+                                                   for t in summary.get("tiers") or []], ids)
+    return Sheet("Tiers", header, body)
 
 
 def policy_sheet(policy: dict) -> Sheet:
@@ -271,11 +326,11 @@ def policy_sheet(policy: dict) -> Sheet:
                  formats={"value": GENERAL})
 
 
-def run_workbook(files: dict[str, str]) -> bytes:
+def run_workbook(files: dict[str, str], ids: dict[str, dict[str, str]] | None = None) -> bytes:
     """report.xlsx of a run: Summary, then every result table, then tiers and policy."""
     summary = json.loads(files[outputs.SUMMARY])
-    sheets = [summary_sheet(run_summary(summary)), *csv_sheets(files, RUN_SHEETS),
-              tiers_sheet(summary), policy_sheet(summary["policy"])]
+    sheets = [summary_sheet(run_summary(summary)), *csv_sheets(files, RUN_SHEETS, ids),
+              tiers_sheet(summary, ids), policy_sheet(summary["policy"])]
     return workbook_bytes(sheets)
 
 
@@ -285,7 +340,7 @@ COMPARE_SHEETS = {"compare.csv": "Memberships", "members.csv": "Members",
                   "shapley.csv": "Shapley"}
 CORE_COLUMNS = ("consortium", "members", "coalition_cost", "standalone_coalition_costs",
                 "epsilon", "core_empty", "plan_blocked", "blocking", "blocking_excess",
-                "shapley_method", "samples", "coalitions_solved")
+                "shapley_method", "samples", "shapley_precision", "coalitions_solved")
 
 
 def core_sheet(core: dict) -> Sheet:
@@ -298,7 +353,7 @@ def core_sheet(core: dict) -> Sheet:
             entry["standalone_coalition_costs"], entry["epsilon"], entry["core_empty"],
             entry["plan_blocked"], ";".join(blocking.get("coalition") or []) or None,
             blocking.get("excess"), entry["shapley_method"], entry["samples"],
-            entry["coalitions_solved"]])
+            entry.get("shapley_precision"), entry["coalitions_solved"]])
     return Sheet("Core", CORE_COLUMNS, body)
 
 
@@ -315,10 +370,12 @@ def compare_summary(core: dict, files: dict[str, str]) -> list[tuple[str, object
     ]
 
 
-def compare_workbook(files: dict[str, str]) -> bytes:
+def compare_workbook(files: dict[str, str],
+                     ids: dict[str, dict[str, str]] | None = None) -> bytes:
     """report.xlsx of a comparison: Summary, Memberships, Members, Shapley, Core, Policy."""
     core = json.loads(files["core.json"])
-    sheets = [summary_sheet(compare_summary(core, files)), *csv_sheets(files, COMPARE_SHEETS),
+    sheets = [summary_sheet(compare_summary(core, files)),
+              *csv_sheets(files, COMPARE_SHEETS, ids),
               core_sheet(core), policy_sheet(core["policy"])]
     return workbook_bytes(sheets)
 
@@ -353,12 +410,14 @@ def guarantee_summary(summary: dict) -> list[tuple[str, object, str]]:
     return figures
 
 
-def guarantee_workbook(files: dict[str, str | bytes]) -> bytes:
+def guarantee_workbook(files: dict[str, str | bytes],
+                       ids: dict[str, dict[str, str]] | None = None) -> bytes:
     """report.xlsx of a guarantee analysis: Summary, Options, Scenarios, SAA, Policy."""
     summary = json.loads(files["guarantee_summary.json"])
     text = {n: v for n, v in files.items() if isinstance(v, str)}
     saa = summary.get("saa") or {}
-    sheets = [summary_sheet(guarantee_summary(summary)), *csv_sheets(text, GUARANTEE_SHEETS)]
+    sheets = [summary_sheet(guarantee_summary(summary)),
+              *csv_sheets(text, GUARANTEE_SHEETS, ids)]
     if saa:
         sheets.append(Sheet("SAA", SAA_COLUMNS, [[r.get(c) for c in SAA_COLUMNS]
                                                  for r in saa.get("replications", [])],
