@@ -17,7 +17,22 @@ def _interrupted_while_starting(signum: int, frame: object) -> None:
     os._exit(130)
 
 
-signal.signal(signal.SIGINT, _interrupted_while_starting)
+def _spawned_worker() -> bool:
+    """Whether this process is a spawned worker of a command (compare, baselines, stress,
+    guarantee). A spawned worker imports this module again as it starts (it runs the command's
+    main module), and it must leave Ctrl-C to the main process, which ends it: otherwise a
+    worker starting when Ctrl-C arrives prints the interrupted line a second time."""
+    multiprocessing = sys.modules.get("multiprocessing")
+    if multiprocessing is None:
+        return False
+    # while a spawned child imports its main module and unpickles its task, its parent is not
+    # yet recorded; multiprocessing marks that phase on the current process (``_inheriting``)
+    return (getattr(multiprocessing.current_process(), "_inheriting", False)
+            or multiprocessing.parent_process() is not None)
+
+
+_IN_WORKER = _spawned_worker()
+signal.signal(signal.SIGINT, signal.SIG_IGN if _IN_WORKER else _interrupted_while_starting)
 
 # the imports come after the handler, so that a Ctrl-C while they load is heard by it
 import functools
@@ -38,7 +53,8 @@ from optimiser.solvers import SOLVERS
 from optimiser.verify import verify_results
 
 # from here Ctrl-C raises KeyboardInterrupt, which OptimiseGroup turns into the same exit
-signal.signal(signal.SIGINT, signal.default_int_handler)
+if not _IN_WORKER:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 console = Console(stderr=True)
 #: what --log FILE records: each command's stages with their times, warnings, errors, outputs

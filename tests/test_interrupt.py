@@ -214,3 +214,23 @@ def test_sigint_while_the_command_starts_exits_130_without_a_traceback(tmp_path)
     assert stderr.strip().splitlines() == [
         "interrupted (Ctrl-C): stopped, no results half-written"]
     assert not out.exists()
+
+
+def _sigint_handler_of_a_worker_importing_cli(queue) -> None:
+    import cli  # noqa: F401  (what a spawned worker of the command does as it starts)
+
+    queue.put(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)
+
+
+def test_a_spawned_worker_importing_the_cli_leaves_ctrl_c_to_the_main_process():
+    """A worker re-imports the command's module as it starts; with the start-up handler it
+    would print the interrupted line a second time (a flaky double line in the tests above)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    worker = context.Process(target=_sigint_handler_of_a_worker_importing_cli, args=(queue,))
+    worker.start()
+    ignored = queue.get(timeout=60)
+    worker.join(timeout=60)
+    assert ignored

@@ -72,6 +72,7 @@ SCRIPTS = {
     "python benchmarks/bench_guarantee.py --saa --against-fresh 60",
     "python benchmarks/bench_agreement.py",
     "python benchmarks/bench_run.py",
+    "python benchmarks/bench_run.py --cases north-west,england --no-reference",
     "python benchmarks/bench_fuzz.py",  # 200 of its cases: tests/test_fuzz.py
     "python instances/build.py",
 }
