@@ -33,7 +33,6 @@ are given as computed, since a plan needs them.
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 from dataclasses import dataclass
@@ -45,7 +44,7 @@ import pandas as pd
 
 from optimiser.errors import InputError, Problem, Problems
 from optimiser.reports.formats import KM_PER_MILE
-from optimiser.ssda903 import Episodes, postcode_sector
+from optimiser.ssda903 import Episodes, postcode_sector, read_lookup
 
 NOT_COMMISSIONED = "(not commissioned)"
 WITHIN_MILES = 20.0
@@ -118,25 +117,18 @@ def _inside(days: pd.Series, period: Period) -> pd.Series:
 def read_sectors(path: Path) -> dict[str, tuple[float, float]]:
     """Postcode sector -> (lat, lon) from a CSV with columns sector, lat, lon."""
     file = str(path)
-    if not Path(path).is_file():
-        raise InputError(Problem(file, "postcode lookup not found"))
-    reader = csv.DictReader(io.StringIO(Path(path).read_text(encoding="utf-8-sig")))
-    names = {(n or "").strip().lower(): n for n in (reader.fieldnames or [])}
-    missing = [c for c in ("sector", "lat", "lon") if c not in names]
-    if missing:
-        raise InputError(Problem(file, f"missing column(s) {', '.join(missing)}: the lookup "
-                                       "has sector, lat, lon"))
     problems, sectors = Problems(), {}
-    for number, row in enumerate(reader, start=2):
-        sector = postcode_sector(row[names["sector"]])
+    rows = read_lookup(Path(path), ("sector", "lat", "lon"), "postcode lookup")
+    for number, row in enumerate(rows, start=2):
+        sector = postcode_sector(row["sector"])
         try:
-            lat, lon = float(row[names["lat"]]), float(row[names["lon"]])
+            lat, lon = float(row["lat"]), float(row["lon"])
         except (TypeError, ValueError):
             problems.append(Problem(file, "lat and lon must be numbers", row=number,
                                     column="lat"))
             continue
         if sector is None:
-            problems.append(Problem(file, f"{row[names['sector']]!r} is not a postcode sector",
+            problems.append(Problem(file, f"{row['sector']!r} is not a postcode sector",
                                     row=number, column="sector"))
             continue
         sectors[sector] = (lat, lon)

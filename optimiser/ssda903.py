@@ -119,21 +119,32 @@ def _read_text(path: Path) -> str:
     return data.decode("latin-1")
 
 
+def read_lookup(path: Path, columns: tuple[str, ...], what: str, file: str | None = None
+                ) -> list[dict[str, str]]:
+    """The rows of a small CSV lookup (a mapping, a postcode-sector table), each keyed by
+    ``columns`` (matched ignoring case and surrounding spaces), cells stripped. A missing file
+    or column is an error naming the file; row numbers of the result start at 2."""
+    file = file or str(path)
+    if not path.is_file():
+        raise InputError(Problem(file, f"{what} not found"))
+    reader = csv.DictReader(io.StringIO(_read_text(path)))
+    names = {(n or "").strip().lower(): n for n in (reader.fieldnames or [])}
+    missing = [c for c in columns if c.lower() not in names]
+    if missing:
+        raise InputError(Problem(file, f"missing column(s) {', '.join(missing)}: a {what} "
+                                       f"has {', '.join(columns)}"))
+    return [{c: (row[names[c.lower()]] or "").strip() for c in columns} for row in reader]
+
+
 def read_mapping(path: Path | None = None) -> Mapping:
-    """The placement mapping at ``path`` (default: the shipped DfE-code mapping)."""
+    """The placement mapping at ``path`` (default: the shipped DfE-code mapping);
+    PLACE_PROVIDER ``*`` (or blank) stands for any provider."""
     path = Path(path) if path else DEFAULT_MAPPING
     file = path.name if path == DEFAULT_MAPPING else str(path)
-    if not path.is_file():
-        raise InputError(Problem(file, "mapping file not found"))
-    rows = list(csv.DictReader(io.StringIO(_read_text(path))))
-    columns = {(c or "").strip() for c in (rows[0].keys() if rows else [])}
-    missing = [c for c in ("PLACE", "PLACE_PROVIDER", "placement_type") if c not in columns]
-    if missing:
-        raise InputError(Problem(file, f"missing column(s) {', '.join(missing)}: a mapping has "
-                                       "PLACE, PLACE_PROVIDER (* for any) and placement_type"))
+    rows = read_lookup(path, ("PLACE", "PLACE_PROVIDER", "placement_type"), "mapping file",
+                       file)
     problems, types = Problems(), {}
     for number, row in enumerate(rows, start=2):
-        row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
         place, provider = code(row["PLACE"]), code(row["PLACE_PROVIDER"]) or ANY
         if not place:
             problems.append(Problem(file, "PLACE is blank", row=number, column="PLACE"))

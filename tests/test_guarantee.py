@@ -51,7 +51,6 @@ from optimiser.guarantee import (
     GUARANTEE_SUMMARY,
     Settings,
     guarantee,
-    guarantee_files,
     option_rows,
     saa_statistics,
 )
