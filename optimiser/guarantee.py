@@ -96,6 +96,7 @@ from optimiser.executor import TaskPool
 from optimiser.market import Market, build_market
 from optimiser.recourse import fresh_solve, kept_recourse, keeps
 from optimiser.records import Instance
+from optimiser.reports import formats
 from optimiser.run import choose_members
 from optimiser.schema import MAX_PLACES
 from optimiser.solvers import SolverOptions, get_solver
@@ -1171,9 +1172,10 @@ def chart(data: dict) -> bytes:
         top.plot(x[order], saving[order], color="tab:blue", marker="o", markersize=3,
                  label="expected saving")
     else:
-        top.errorbar(x, saving, yerr=[saving - low, high - saving], fmt="o", color="tab:blue",
-                     ecolor="tab:blue", alpha=0.8, capsize=3,
-                     label="expected saving, 5-95% of scenarios")
+        # a range line and a point, not error bars: with few or skewed scenarios the expected
+        # saving can lie outside its own 5-95% range, which error bars cannot draw
+        top.vlines(x, low, high, color="tab:blue", alpha=0.5, label="5-95% of scenarios")
+        top.plot(x, saving, "o", color="tab:blue", alpha=0.8, label="expected saving")
         for xi, yi, r in zip(x, saving, rows):
             top.annotate(r["option"], (xi, yi), textcoords="offset points", xytext=(4, 4),
                          fontsize=7)
@@ -1310,12 +1312,12 @@ def print_guarantee(console, summary_text: str) -> None:
 
 
 def _money(value: float | None) -> str:
-    return "n/a" if value is None else f"£{value:,.0f}"
+    return "n/a" if value is None else formats.money(value)
 
 
 def _interval(e: dict) -> str:
     if e["ci_low"] is None:
         return "n/a"
-    return f"£{e['ci_low']:,.0f} to £{e['ci_high']:,.0f}"
+    return f"{formats.money(e['ci_low'])} to {formats.money(e['ci_high'])}"
 
 
