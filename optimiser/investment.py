@@ -62,6 +62,7 @@ runs with HiGHS whatever the run's solver, because it needs duals.
 
 from __future__ import annotations
 
+import heapq
 import time
 from dataclasses import dataclass, replace
 
@@ -421,14 +422,14 @@ def _exact_savings(lp: CandidateLP, bound: np.ndarray, top: int = EXACT_TOP
     exact = bound <= SAVING_TOLERANCE  # s = 0 proves a zero saving
     serves = [""] * len(bound)
     failed: list[str] = []
-    found: list[float] = []  # exact savings so far
+    best: list[float] = []  # the `top` largest exact savings so far, smallest first (a heap)
     for i in sorted(np.flatnonzero(bound > SAVING_TOLERANCE), key=lambda i: (-bound[i], i)):
-        if len(found) >= top and bound[i] <= sorted(found, reverse=True)[top - 1]:
+        if len(best) >= top and bound[i] <= best[0]:
             break
         value, serves[i] = lp.saving(i)
         if np.isfinite(value):
             saving[i], exact[i] = value, True
-            found.append(value)
+            (heapq.heappush if len(best) < top else heapq.heappushpop)(best, value)
         else:
             failed.append(f"{lp.found[i].authority}:{lp.found[i].placement_type}")
     return saving, exact, serves, failed

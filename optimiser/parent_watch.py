@@ -17,6 +17,7 @@ within a poll interval even in the middle of a solve.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -46,10 +47,8 @@ def _watch(parent_pid: int) -> None:
 
 def _end() -> None:
     for child in _children(os.getpid()):
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
             os.kill(child, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
     os._exit(1)
 
 
