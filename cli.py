@@ -71,7 +71,7 @@ class OptimiseGroup(click.Group):
             return super().invoke(ctx)
         except InputError as error:
             log.error("input error: %s", error.report())
-            console.print(f"[red]error:[/red] {escape(error.report())}", highlight=False, soft_wrap=True)
+            _print_input_error(error)
             sys.exit(2)
         except SolveError as error:
             log.error("no plan: %s", error)
@@ -84,6 +84,51 @@ class OptimiseGroup(click.Group):
             console.print("[red]interrupted[/red] (Ctrl-C): stopped, no results half-written",
                           highlight=False)
             sys.exit(130)
+
+
+ERROR_TAG = "error: "
+
+
+def _print_input_error(error: InputError) -> None:
+    """The report, "error: " first, fitted to the terminal's width (``COLUMNS``; 80 when
+    stderr is not a terminal)."""
+    lines = wrap_report(error.report(), console.width, _places(error.problems))
+    console.print(f"[red]{ERROR_TAG.rstrip()}[/red] {escape(lines[0][len(ERROR_TAG):])}",
+                  highlight=False, soft_wrap=True)
+    for line in lines[1:]:
+        console.print(escape(line), highlight=False, soft_wrap=True)
+
+
+def _places(problems: list[Problem]) -> set[str]:
+    """What names where a problem is: its file, "sheet S", "row R", "column C"."""
+    found = set()
+    for p in problems:
+        found |= {p.file, p.sheet and f"sheet {p.sheet}",
+                  p.row is not None and f"row {p.row}", p.column and f"column {p.column}"}
+    return {text for text in found if text}
+
+
+def wrap_report(report: str, width: int, unbroken: set[str] = frozenset()) -> list[str]:
+    """An error report's lines after :data:`ERROR_TAG`, broken between words to fit ``width``,
+    each continuation indented under the text it continues (a listed problem's text, after
+    its "- "). A word longer than the width, or a text of ``unbroken`` (a file name, spaces
+    and all; "row 12"), is never split: a line with one too long for it runs over instead."""
+    import textwrap
+
+    fitted = []
+    for number, line in enumerate(report.splitlines()):
+        body = line.lstrip(" ")
+        lead = line[:len(line) - len(body)]
+        bullet = "- " if body.startswith("- ") else ""
+        rest = " " * len(lead + bullet) if bullet else lead + "  "
+        body = body.removeprefix(bullet)
+        for text in sorted(unbroken, key=len, reverse=True):
+            body = body.replace(text, text.replace(" ", "\0"))
+        first = (ERROR_TAG if number == 0 else "") + lead + bullet
+        fitted += [part.replace("\0", " ") for part in textwrap.wrap(
+            body, width, initial_indent=first, subsequent_indent=rest,
+            break_long_words=False, break_on_hyphens=False)] or [first]
+    return fitted
 
 
 @click.group(cls=OptimiseGroup)
@@ -252,46 +297,33 @@ def _write_results(folder: Path, files: dict) -> Path:
 
 
 class Stages:
-    """A command's stages as one transient progress bar (on a terminal, unless ``--quiet``),
-    each stage logged with its time. Stages whose own work reports finer progress (compare's
-    coalition solves) keep their own bar; this one covers the rest."""
+    """A command's stages on the common progress bar (``optimiser.executor.ProgressBar``: on a
+    terminal, unless ``--quiet``), each stage logged with its time. Stages whose own work
+    reports finer progress (compare's coalition solves) keep their own bar; this one covers
+    the rest."""
 
     def __init__(self, total: int, quiet: bool = False):
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-        )
+        from optimiser.executor import ProgressBar
 
-        self._progress = None
-        if console.is_terminal and not quiet:
-            self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                                      BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                      console=console, transient=True)
-            self._task = self._progress.add_task("", total=total)
+        self._bar = ProgressBar(console, enabled=not quiet, show_hits=False, unit="stages",
+                                time_left=False)
+        self._total = total
 
     def __enter__(self) -> Self:
-        if self._progress is not None:
-            self._progress.start()
+        self._bar.plan(self._total)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._progress is not None:
-            self._progress.stop()
+        self._bar.__exit__(*exc)
 
     @contextmanager
     def stage(self, text: str) -> Iterator[None]:
         log.info("%s ...", text)
-        if self._progress is not None:
-            self._progress.update(self._task, description=text)
+        self._bar.describe(text)
         started = time.perf_counter()
         yield
         log.info("%s: done in %.1f s", text, time.perf_counter() - started)
-        if self._progress is not None:
-            self._progress.advance(self._task)
+        self._bar.solved()
 
 
 def _load(instance: str, overrides: dict[str, str] | None = None):
@@ -394,26 +426,16 @@ def run(instance: str, out: str | None, members: str | None, consortium: str | N
         quiet: bool) -> None:
     """Solve INSTANCE, print a summary and write the result files."""
     from optimiser.display import print_run
-    from optimiser.investment import INVESTMENT, investment_signals
-    from optimiser.reports import run_reports
-    from optimiser.run import run as run_instance
-    from optimiser.sufficiency import SUFFICIENCY, local_sufficiency
-    from optimiser.writers import result_files
+    from optimiser.investment import INVESTMENT
+    from optimiser.run import run_files, run_stages
+    from optimiser.sufficiency import SUFFICIENCY
 
     folder = _results_folder()
     overrides = _overrides(settings, voice=voice, solver=solver, time_limit_s=time_limit)
     loaded = _load(instance, overrides)
-    with Stages(2 + investment + report, quiet) as stages:
-        with stages.stage("solving: baselines alone, the consortium, the fairness reference"):
-            outcome = run_instance(loaded, _member_list(members), consortium)
-        signals = None
-        if investment:
-            with stages.stage("investment signals"):
-                signals = investment_signals(outcome)
-        with stages.stage("local sufficiency and result tables"):
-            files = result_files(outcome, local_sufficiency(outcome), signals)
-        if report:
-            _add_reports(files, run_reports, loaded, stages)
+    with Stages(run_stages(investment, report), quiet) as stages:
+        files = run_files(loaded, _member_list(members), consortium, investment, report,
+                          stages.stage)
     _write_results(folder, files)
     if as_json:
         click.echo(files["summary.json"], nl=False)
@@ -515,17 +537,23 @@ def stress(instance: str, fail: tuple[str, ...], n_minus_1: int | None, demand: 
            workers: int | None, as_json: bool, quiet: bool) -> None:
     """Re-plan INSTANCE under provider failures and demand shocks; report each scenario's
     change in cost, unmet places and local share per member, and the worst case."""
-    from optimiser.executor import default_workers
-    from optimiser.stress import STRESS_SUMMARY, ProgressBar, print_stress, stress_files
+    from optimiser.executor import ProgressBar, default_workers
+    from optimiser.stress import (
+        STRESS_SUMMARY,
+        bar_progress,
+        print_stress,
+        stress_files,
+    )
     from optimiser.stress import stress as stress_instance
 
     folder = _results_folder()
     overrides = _overrides(settings, solver=solver, time_limit_s=time_limit)
     loaded = _load(instance, overrides)
-    with ProgressBar(console, enabled=not quiet) as progress:
+    with ProgressBar(console, enabled=not quiet, show_hits=False) as bar:
         outcome = stress_instance(loaded, _member_list(members), consortium, fail=fail,
                                   n_minus_1=n_minus_1 or 0, demand=demand,
-                                  workers=workers or default_workers(), progress=progress)
+                                  workers=workers or default_workers(),
+                                  progress=bar_progress(bar))
     _deliver(stress_files(outcome), loaded, folder, STRESS_SUMMARY, as_json,
              lambda files: print_stress(Console(), files[STRESS_SUMMARY]))
     if outcome.failed:

@@ -13,9 +13,10 @@ new solves). The per-consortium times are wall times of its coalition solves (Sh
 marginal values) and of its core check (least core by constraint generation, and the plan's
 blocking coalition). The result files go to ``--out`` (default results/bench-compare).
 
-Sampled Shapley draws blocks of the members' 24 rotations of one order (``optimiser.shapley``);
-a block needs up to 24 x 22 new coalition values, most of them large: on the North West a
-coalition of 10 members takes about 1 s to value and one of 24 about 4-12 s. ``--precision``
+Sampled Shapley draws blocks of rotations of one order and their reverses
+(``optimiser.shapley``); with 24 members a block takes 2 of the 24 rotations, up to 92 new
+coalition values of all sizes: on the North West a coalition of 10 members takes about 1 s to
+value and one of 23 about 3-7 s. ``--precision``
 (e.g. ``5%,£50k``) samples until every member is within it at 95%, ``--time-limit-total``
 stops beginning blocks after that many seconds.
 """

@@ -50,17 +50,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import openpyxl  # noqa: E402
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # noqa: E402
-from openpyxl.utils.exceptions import IllegalCharacterError  # noqa: E402
-import yaml  # noqa: E402
-from click.testing import CliRunner  # noqa: E402
-from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
-from hypothesis import seed as hypothesis_seed  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+import openpyxl
+import yaml
+from click.testing import CliRunner
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.utils.exceptions import IllegalCharacterError
 
-from cli import main  # noqa: E402
-from optimiser.schema import Policy  # noqa: E402
+from cli import main
+from optimiser.schema import Policy
 
 EXAMPLE = ROOT / "instances" / "example"
 DOCUMENT = yaml.safe_load((EXAMPLE / "instance.yaml").read_text(encoding="utf-8"))

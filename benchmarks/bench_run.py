@@ -17,7 +17,7 @@ References, measured in the same run on the same case: ``cbc`` and ``ortools`` a
 back-ends (PuLP's bundled CBC binary; SCIP through OR-Tools) on the same program (for whole
 runs: the whole run with ``solver=cbc`` or ``solver=ortools``);
 ``bigm`` is the straightforward PuLP model with big-M tiers built term by term
-(``models/reference.py``) solved by CBC, on the consortium model only. References get
+(``tests/reference_model.py``) solved by CBC, on the consortium model only. References get
 ``--reference-limit`` seconds; one stopped there is shown as ``>limit`` and its ratio as a
 lower bound. ``--no-reference`` skips them.
 
@@ -49,6 +49,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # orlib, reference_model: test tooling, not product
 
 CAP_DIR = ROOT / "tests" / "data" / "orlib-cap"
 SHARED_ORLIB = ROOT.parent / "shared" / "benchmarks" / "orlib-cap"
@@ -137,9 +138,9 @@ def _whole_run(case: str, instance, expected: float | None = None) -> dict:
 def _consortium(case: str, instance, expected: float | None = None) -> dict:
     """The consortium model alone (voice volume), as for the OR-Library instances."""
     import optimiser.run as run_module
+    from models.plan import read_plan
     from models.voices import solve_consortium
     from optimiser.market import build_market
-    from optimiser.plan import read_plan
 
     clock = SolveClock()
     clock.install()
@@ -176,7 +177,7 @@ def _backend_reference(instance, solver: str, whole: bool, limit: float) -> floa
 
 def _bigm_reference(instance, limit: float) -> float | str:
     """Seconds of the term-by-term big-M PuLP model (CBC) on the consortium model."""
-    from models.reference import solve_reference
+    from reference_model import solve_reference
 
     started = time.perf_counter()
     result = solve_reference(instance, time_limit_s=limit)
@@ -228,7 +229,7 @@ def case_real(name: str, references: bool, limit: float, time_limit: float | Non
 
 def case_cap(name: str, optimum: float, capacity: float | None, folder: Path,
              time_limit: float | None, references: bool, limit: float) -> dict:
-    from optimiser.orlib import read_cap
+    from orlib import read_cap
 
     instance = read_cap(folder / f"{name.split('_')[0]}.txt", capacity)
     if time_limit is not None:

@@ -23,7 +23,6 @@ sys.path.insert(0, str(HERE.parent))
 
 from optimiser.build.sources import new_placements_within_20_miles
 
-
 USAGE = ("give one results folder: python instances/north_west_in_numbers.py RESULTS "
          "(e.g. results/north-west)")
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models.framework import FrameworkModel
+from models.plan import Plan, read_plan
 from models.voices import SolveFn, solve_consortium
 from optimiser.errors import SolveError
 from optimiser.market import build_market
-from optimiser.plan import Plan, read_plan
 from optimiser.records import Instance
 
 

@@ -24,7 +24,7 @@ their costs, and the spend copies S[h,g,k] are per holder. Tracking every member
 from 12 s to minutes), so members are tracked only where a constraint or weight needs them:
 all of them for ``equal`` and ``maxmin``, none for ``volume``, and for individual rationality
 only those whose rule would otherwise bind (added lazily by ``models.voices``). Members' costs
-are always recomputed from the plan for reporting (``optimiser.plan``).
+are always recomputed from the plan for reporting (``models.plan``).
 """
 
 from __future__ import annotations

@@ -591,17 +591,18 @@ class ScenarioFigures:
     guaranteed_spend: np.ndarray  # list fees (before discount) of the committed guarantees'
     # scopes, plus their void places at the list price, where the committed tier is the one
     # reached (what a change of its discount applies to: the break-even discount)
+    guaranteed_used: np.ndarray  # places used in those scopes there (the contract forms)
+
+    FIELDS = ("cost", "penalty", "void_places", "void_cost", "unmet", "guaranteed_spend",
+              "guaranteed_used")
 
     def take(self, rows) -> ScenarioFigures:
-        return ScenarioFigures(*(getattr(self, f)[rows] for f in
-                                 ("cost", "penalty", "void_places", "void_cost", "unmet",
-                                  "guaranteed_spend")))
+        return ScenarioFigures(*(getattr(self, f)[rows] for f in self.FIELDS))
 
     @staticmethod
     def concat(parts: list[ScenarioFigures]) -> ScenarioFigures:
-        return ScenarioFigures(*(np.concatenate([getattr(p, f) for p in parts]) for f in
-                                 ("cost", "penalty", "void_places", "void_cost", "unmet",
-                                  "guaranteed_spend")))
+        return ScenarioFigures(*(np.concatenate([getattr(p, f) for p in parts])
+                                 for f in ScenarioFigures.FIELDS))
 
 
 def first_stage_of(form: ExtensiveForm, values: np.ndarray) -> FirstStage:
@@ -621,19 +622,23 @@ def scenario_figures(form: ExtensiveForm, values: np.ndarray) -> ScenarioFigures
     holders = block[:, readout["holders"]].sum(axis=1)
     void_places = np.clip(block[:, readout["voids"]], 0.0, None)
     unmet = np.clip(block[:, readout["u"]], 0.0, None).sum(axis=1)
+    spend, used = _guaranteed_spend(form, values, block)
     return ScenarioFigures(cost, cost - holders, void_places.sum(axis=1),
-                           void_places @ readout["void_price"], unmet,
-                           _guaranteed_spend(form, values, block))
+                           void_places @ readout["void_price"], unmet, spend, used)
 
 
 def _guaranteed_spend(form: ExtensiveForm, values: np.ndarray, block: np.ndarray
-                      ) -> np.ndarray:
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """List fees (with void places at list price) and places used in the committed
+    guarantees' scopes, where the committed tier is the one reached."""
     readout = form.stage.readout
     spend = np.zeros(form.scenarios)
+    used = np.zeros(form.scenarios)
     for c in np.flatnonzero(values[form.y] > 0.5):
         active = block[:, readout["commit_z"][c]] > 0.5
         x_local, fees = readout["commit_scope"][c]
         void = np.clip(block[:, readout["commit_void"][c]], 0.0, None)
         spend += np.where(active, block[:, x_local] @ fees
                           + void * readout["commit_void_fee"][c], 0.0)
-    return spend
+        used += np.where(active, np.clip(block[:, x_local], 0.0, None).sum(axis=1), 0.0)
+    return spend, used

@@ -23,9 +23,9 @@ from models.framework import (
     set_common_saving_objective,
     set_objective,
 )
+from models.plan import read_plan
 from optimiser.errors import SolveError
 from optimiser.market import Market
-from optimiser.plan import read_plan
 from optimiser.program import LinearProgram
 from optimiser.solvers.base import SolverResult, relative_gap
 

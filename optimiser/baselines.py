@@ -21,6 +21,7 @@ from models.baseline import Standalone, standalone_costs, standalone_plan
 from models.voices import SolveFn
 from optimiser.executor import default_workers, map_tasks
 from optimiser.records import Instance
+from optimiser.solvers import solver_for
 
 #: members from which the baselines are spread over processes (when there are 2+ cores)
 PARALLEL_FROM = 40
@@ -39,7 +40,5 @@ def baselines(instance: Instance, members: list[str], solve: SolveFn,
 
 def standalone_task(instance: Instance, authority: str) -> tuple[float, str]:
     """One member's baseline in a worker: (cost, solver status)."""
-    from optimiser.run import solver_for
-
     plan = standalone_plan(instance, authority, solver_for(instance))
     return plan.member_cost[authority], plan.result.status

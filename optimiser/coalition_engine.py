@@ -31,7 +31,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from models.framework import FrameworkModel, build_framework_model, set_objective
-from optimiser.core import _row_bounds
 from optimiser.market import build_market, capacity_factor, provider_scale
 from optimiser.program import LinearProgram
 from optimiser.records import Instance
@@ -145,9 +144,9 @@ class CoalitionEngine:
         program = _copy_program(model.program)
         program.upper[list(program.blocks).index("x")] = upper
         if self.capacity_arc.size:
-            _row_bounds(program, "capacity")[1][:] = cap[self.capacity_arc]
+            program.row_bounds("capacity")[1][:] = cap[self.capacity_arc]
         if self.max_places_provider:
-            _row_bounds(program, "max_places")[1][:] = [self.provider_max[p] * scale[p]
+            program.row_bounds("max_places")[1][:] = [self.provider_max[p] * scale[p]
                                                         for p in self.max_places_provider]
         self._demand(program, inside)
         rows, cols, delta = self._contracts(program, active, upper)
@@ -159,14 +158,14 @@ class CoalitionEngine:
     def _demand(self, program: LinearProgram, inside: set[str]) -> None:
         needs, model = self.model.needs, self.model
         outside = ~needs["authority"].isin(inside).to_numpy()
-        lower, upper = _row_bounds(program, "demand")
+        lower, upper = program.row_bounds("demand")
         lower[outside] = 0.0
         upper[outside] = 0.0
         u_block = list(program.blocks).index("u")
         program.upper[u_block] = np.where(outside, 0.0, program.upper[u_block])
         if "locality" in program.row_blocks:
             targeted = np.flatnonzero(model.shortfall >= 0)
-            lower, _ = _row_bounds(program, "locality")
+            lower, _ = program.row_bounds("locality")
             lower[np.array([model.members[i] not in inside for i in targeted], dtype=bool)] = 0.0
 
     def _contracts(self, program: LinearProgram, active: np.ndarray, upper: np.ndarray):

@@ -177,7 +177,7 @@ class Separation:
 
     def _demand_rows(self) -> None:
         program, needs = self.model.program, self.model.needs
-        lower, upper = _row_bounds(program, "demand")
+        lower, upper = program.row_bounds("demand")
         lower[:] = 0.0
         upper[:] = 0.0
         rows = np.arange(program.num_rows)[program.row_blocks["demand"]]
@@ -192,7 +192,7 @@ class Separation:
             rows = np.arange(program.num_rows)[program.row_blocks[block]]
             if rows.size == 0:
                 continue
-            _, upper = _row_bounds(program, block)
+            _, upper = program.row_bounds(block)
             for i, held in enumerate(_arcs_of_rows(program, rows)):
                 key = ["provider", "placement_type"] if block == "capacity" else ["provider"]
                 which = set(map(tuple, arcs.loc[held, key].to_numpy().tolist()))
@@ -228,7 +228,7 @@ class Separation:
         if "locality" not in program.row_blocks:
             return
         rows = np.arange(program.num_rows)[program.row_blocks["locality"]]
-        lower, _ = _row_bounds(program, "locality")
+        lower, _ = program.row_bounds("locality")
         targeted = np.flatnonzero(model.shortfall >= 0)  # add_locality's row order
         program.add_terms(rows, self.y[targeted], -lower.copy())
         lower[:] = 0.0
@@ -257,13 +257,6 @@ class Separation:
                  if result.bound is not None and np.isfinite(result.bound) else None)
         cost = float(weights[chosen].sum()) - violation  # c(S) = x(S) - violation
         return Violation(violation, coalition, bound, cost, result.status)
-
-
-def _row_bounds(program: LinearProgram, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """The (lower, upper) arrays of row block ``name``, to edit in place (``add_rows`` appends
-    one array per block, in the order of ``row_blocks``)."""
-    index = list(program.row_blocks).index(name)
-    return program.row_lower[index], program.row_upper[index]
 
 
 def _arcs_of_rows(program: LinearProgram, rows: np.ndarray) -> list[np.ndarray]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich import box
@@ -109,6 +110,12 @@ def print_table(console: Console, title: str, columns: list[Column], rows: list[
     if left_out:
         where = f"; see {source}" if source else ""
         console.print(Text(f"(too narrow for {', '.join(left_out)}{where})"))
+
+
+def cell_shown(cell: str, shown: Callable[[float], str]) -> str:
+    """A numeric cell of a result file in a screen table: blank stays blank (an undefined
+    ratio, or no plan), a number is written by ``shown`` (``optimiser.reports.formats``)."""
+    return "" if cell == "" else shown(float(cell))
 
 
 def _money(value: float | None) -> str:

@@ -25,6 +25,9 @@ The rules every executor keeps:
 
 With ``workers == 1`` the local executor runs the tasks here, one after another. Dask is an
 optional extra (``pip install 'optimise[dask]'``) imported only when asked for.
+
+:class:`ProgressBar` is the one progress bar of every command: ``cli.Stages`` (a command's
+stages), stress's scenarios, compare's and guarantee's solves.
 """
 
 from __future__ import annotations
@@ -250,18 +253,22 @@ def map_tasks(function: Callable, tasks: Sequence[tuple], workers: int | None = 
 # --------------------------------------------------------------------------- progress bar
 
 class ProgressBar:
-    """A rich bar of solves done, cache hits (unless ``show_hits`` is off) and time left,
-    on a terminal only; it starts at the first report, so nothing is drawn when the options
-    are rejected.
+    """The one progress bar of every command: a rich bar of steps done (``unit``: solves,
+    stages), cache hits (unless ``show_hits`` is off), time elapsed and (unless ``time_left``
+    is off) left, on a terminal only; it starts at the first report, so nothing is drawn when
+    the options are rejected.
 
-    ``plan(n)`` adds n solves to the total; ``solved()`` marks one done; ``hits(n)`` counts
-    look-ups answered from a cache; ``describe(text)`` says what is being solved.
+    ``plan(n)`` adds n steps to the total; ``solved()`` marks one done; ``hits(n)`` counts
+    look-ups answered from a cache; ``describe(text)`` says what is being done.
     """
 
-    def __init__(self, console, enabled: bool = True, show_hits: bool = True):
+    def __init__(self, console, enabled: bool = True, show_hits: bool = True,
+                 unit: str = "solves", time_left: bool = True):
         self._enabled = enabled and console.is_terminal
         self._console = console
         self._show_hits = show_hits
+        self._unit = unit
+        self._time_left = time_left
         self._progress = None
         self._task = None
         self._total = 0
@@ -293,25 +300,32 @@ class ProgressBar:
         self._text = text
         self._refresh()
 
+    def _columns(self) -> list:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        hits = ", {task.fields[hits]:,} cache hits" if self._show_hits else ""
+        columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                   MofNCompleteColumn(), TextColumn(f"{self._unit}{hits},"),
+                   TimeElapsedColumn(), TextColumn("elapsed")]
+        if self._time_left:
+            columns[-1] = TextColumn("elapsed,")
+            columns += [TimeRemainingColumn(), TextColumn("left")]
+        return columns
+
     def _refresh(self) -> None:
         if not self._enabled:
             return
         if self._progress is None:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
+            from rich.progress import Progress
 
-            self._progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("solves, {task.fields[hits]:,} cache hits," if self._show_hits
-                           else "solves,"), TimeElapsedColumn(),
-                TextColumn("elapsed,"), TimeRemainingColumn(), TextColumn("left"),
-                console=self._console, transient=True)
+            self._progress = Progress(*self._columns(), console=self._console, transient=True)
             self._progress.start()
             self._task = self._progress.add_task("", total=max(self._total, 1), hits=0)
         self._progress.update(self._task, completed=self._done,

@@ -53,6 +53,13 @@ places at list price in the scenarios where the guarantee's tier is the one reac
 placements can only overstate the cost of a smaller discount, so the true break-even is at
 most delta* (equal when the placements do not change, as in a block that is always used first).
 
+**Contract forms.** Beside the recommended block, a soft block (a yearly volume review),
+outcome-linked payment and spot buying are costed on the same evaluation sample, with the
+provider's margin under each (``optimiser.contract_forms``; files contract_forms.csv and the
+summary's ``contract_forms``). The only new solves are the soft block's: its reviewing plan on
+each evaluation scenario's paired previous year (``optimiser.scenarios``), batched as the
+evaluation is.
+
 **Execution.** Scenario solves, replications and plans on expected demand are independent tasks
 run through ``optimiser.executor`` (a local pool of spawned processes, or Dask); the template
 and every scenario set are sent once per worker. Where the second stage is an LP and the
@@ -91,11 +98,18 @@ from models.guarantee import (
     scenario_figures,
 )
 from optimiser import scenarios as sc
+from optimiser.contract_forms import (
+    CONTRACT_FORM_COLUMNS,
+    CONTRACT_FORMS_CSV,
+    mean_stay_years,
+    reference_block,
+    review_of,
+)
 from optimiser.errors import InputError, Problem, SolveError
 from optimiser.executor import TaskPool
 from optimiser.market import Market, build_market
-from optimiser.recourse import fresh_solve, kept_recourse, keeps
 from optimiser.records import Instance
+from optimiser.recourse import fresh_solve, keeps, kept_recourse
 from optimiser.reports import formats
 from optimiser.run import choose_members
 from optimiser.schema import MAX_PLACES
@@ -142,10 +156,13 @@ GUARANTEE_COLUMNS = (
 #: lower_bound {estimate, ci_low, ci_high}, upper_bound {...}, gap {estimate, ci_high}),
 #: vss and evpi ({estimate, ci_low, ci_high}; default mode), model_size {second_stage,
 #: extensive_form: rows, columns, nonzeros, integers}, timings (every key ends in "seconds"),
-#: warnings, notes, policy.
+#: warnings, notes, policy; contract_forms (``optimiser.contract_forms``: reference, schedule,
+#: stay, mean_stay_years, outcome_share, outcome_probability, payment_factor, review {band, low,
+#: high, method, previous_year: paired or consecutive, year_correlation}, provider, forms
+#: (contract_forms.csv's rows); null when no option commits exactly one guarantee).
 SUMMARY_KEYS = (
     "instance", "mode", "members", "settings", "demand", "options", "recommended", "saa", "vss",
-    "evpi", "model_size", "timings", "warnings", "notes", "policy",
+    "evpi", "model_size", "timings", "warnings", "notes", "policy", "contract_forms",
 )
 
 MODE_SWEEP, MODE_OPTIMISE = "sweep", "optimise"
@@ -420,7 +437,7 @@ def _solve(context: Context, form: ExtensiveForm):
 
 def _empty(count: int) -> ScenarioFigures:
     nan = np.full(count, np.nan)
-    return ScenarioFigures(nan, nan, nan, nan, nan, nan)
+    return ScenarioFigures(*(nan,) * len(ScenarioFigures.FIELDS))
 
 
 def evaluate_chunk(context: Context, set_name: str, first: FirstStage | None, start: int,
@@ -502,6 +519,7 @@ def plan_on_expected(context: Context, commit: tuple[int, ...] | None) -> Replic
 
 EXPECTED = "expected"
 EVALUATION = "evaluation"
+PREVIOUS = "previous year"
 
 
 REPLICATION = "replication "
@@ -605,6 +623,12 @@ class GuaranteeOutcome:
     timings: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     extensive_size: dict | None = None
+    #: every first stage on the evaluation sample, where the default mode enumerated them
+    every: dict[FirstStage, ScenarioFigures] | None = None
+    #: the soft block's reviewing plan on each evaluation scenario's paired previous year, and
+    #: that year's correlation to it (``optimiser.contract_forms``; None: no previous years)
+    previous_year: ScenarioFigures | None = None
+    year_correlation: float | None = None
 
     def option(self, name: str) -> Evaluated:
         return next(e for e in self.evaluated if e.option.name == name)
@@ -630,7 +654,9 @@ def guarantee(instance: Instance, members: list[str] | None = None,
     """Run the analysis (module docstring). Every option is checked before anything is solved.
 
     ``scenario_sets`` replaces the drawn scenarios (tests: an enumerated distribution):
-    ``{"evaluation": ScenarioSet, "replications": [ScenarioSet, ...]}``.
+    ``{"evaluation": ScenarioSet, "replications": [ScenarioSet, ...], "previous year":
+    ScenarioSet}`` (the previous year of each evaluation scenario, for the soft block; without
+    it a given evaluation set's scenarios in order are consecutive years).
     """
     started = time.perf_counter()
     bar = bar or Progress()
@@ -644,7 +670,8 @@ def guarantee(instance: Instance, members: list[str] | None = None,
         range_spec = parse_places(settings.places, instance, market, settings.discount)
         market = build_market(_range_instance(instance, range_spec), chosen)
     demand = sc.demand_model(market)
-    sets = _scenario_sets(demand, settings, scenario_sets)
+    rho = sc.year_to_year_correlation(mean_stay_years(instance))
+    sets = _scenario_sets(demand, settings, scenario_sets, rho)
     stage = build_second_stage(market, sc.envelope(*sets.values()), range_spec)
     if settings.sweep:
         providers = check_providers(instance, stage, settings.providers)
@@ -660,6 +687,10 @@ def guarantee(instance: Instance, members: list[str] | None = None,
                              **outcome_args)
         else:
             outcome = _optimise(pool, context, bar, **outcome_args)
+        if PREVIOUS in sets:
+            _previous_year(pool, context, outcome, bar)
+            # a caller's own previous years carry their own correlation, unknown here
+            outcome.year_correlation = None if EVALUATION in (scenario_sets or {}) else rho
         outcome.executor, outcome.workers = pool.description, pool.workers
     outcome.timings["scenario_seconds"] = drawn
     outcome.seconds = time.perf_counter() - started
@@ -669,16 +700,19 @@ def guarantee(instance: Instance, members: list[str] | None = None,
     return outcome
 
 
-def _scenario_sets(demand: sc.DemandModel, settings: Settings, given: dict | None
-                   ) -> dict[str, sc.ScenarioSet]:
+def _scenario_sets(demand: sc.DemandModel, settings: Settings, given: dict | None,
+                   rho: float) -> dict[str, sc.ScenarioSet]:
     sets = {EXPECTED: sc.expected_set(demand)}
     given = given or {}
     if EVALUATION in given:
         sets[EVALUATION] = given[EVALUATION]
+        if PREVIOUS in given:
+            sets[PREVIOUS] = given[PREVIOUS]
     else:
         count = settings.scenarios if settings.sweep else settings.evaluation_scenarios
         sets[EVALUATION] = sc.draw(demand, count, settings.seed, sc.EVALUATION_STREAM,
                                    EVALUATION)
+        sets[PREVIOUS] = sc.previous_years(demand, count, settings.seed, rho, PREVIOUS)
     if not settings.sweep:
         replications = given.get("replications") or [
             sc.draw(demand, settings.scenarios, settings.seed, 1 + m, replication_name(m))
@@ -686,6 +720,20 @@ def _scenario_sets(demand: sc.DemandModel, settings: Settings, given: dict | Non
         for m, scenarios in enumerate(replications):
             sets[replication_name(m)] = scenarios
     return sets
+
+
+def _previous_year(pool: TaskPool, context: Context, outcome: GuaranteeOutcome,
+                   bar: Progress) -> None:
+    """The soft block's reviewing plan solved once on each scenario's previous year (batched
+    like the evaluation): the use its review reads (``optimiser.contract_forms``)."""
+    reference = reference_block(outcome)
+    if reference is None:
+        return
+    started = time.perf_counter()
+    bar.describe("previous years")
+    chunk = _evaluate(pool, context, PREVIOUS, [review_of(outcome, reference).reads], bar)[0]
+    outcome.previous_year = chunk.figures
+    outcome.timings["previous_year_seconds"] = time.perf_counter() - started
 
 
 def _chunks(count: int) -> list[tuple[int, int]]:
@@ -789,16 +837,21 @@ def _sweep(pool: TaskPool, context: Context, options: list[Option], bar: Progres
     return outcome
 
 
+def objective_of(outcome: GuaranteeOutcome, evaluated: Evaluated) -> float:
+    """An option's objective on the evaluation sample: (1 - w) mean + w CVaR."""
+    weights = outcome.evaluation.weights
+    return float(np.dot(weights, risk_terms(evaluated.figures.cost, weights,
+                                            outcome.settings.risk)))
+
+
 def _least_objective(outcome: GuaranteeOutcome, names: list[str]) -> str | None:
     """The option with the least objective on the evaluation sample (first of equals)."""
     best, best_value = None, math.inf
-    weights = outcome.evaluation.weights
     for name in names:
         evaluated = outcome.option(name)
         if evaluated.failed:
             continue
-        value = float(np.dot(weights, risk_terms(evaluated.figures.cost, weights,
-                                                 outcome.settings.risk)))
+        value = objective_of(outcome, evaluated)
         if best is None or value < best_value - 1e-9 * max(1.0, abs(best_value)):
             best, best_value = name, value
     return best
@@ -871,6 +924,8 @@ def _optimise(pool: TaskPool, context: Context, bar: Progress, **fields) -> Guar
                                replications=replications, candidates=candidates,
                                replication_sets=[context.sets[n] for n in names],
                                extensive_size=replications[0].size, **fields)
+    if every is not None:
+        outcome.every = {first: c.figures for first, c in every.items() if not c.failed_any}
     outcome.recommended = _least_objective(outcome, list(dict.fromkeys(candidates.values())))
     if outcome.recommended is None:
         raise SolveError("no candidate could be evaluated on every scenario (see "
@@ -929,8 +984,7 @@ def _wait_and_see(pool: TaskPool, context: Context, bar: Progress,
     best = np.argmin(costs, axis=0)  # ties: the first, the smallest commitment
     rows = np.arange(costs.shape[1])
     return ScenarioFigures(*(np.vstack([getattr(c.figures, f) for c in chunks])[best, rows]
-                             for f in ("cost", "penalty", "void_places", "void_cost", "unmet",
-                                       "guaranteed_spend")))
+                             for f in ScenarioFigures.FIELDS))
 
 
 def _committed(first: FirstStage) -> tuple[int, ...]:
@@ -1067,6 +1121,9 @@ def _terms_at(values: np.ndarray, eta: float, risk: Risk) -> np.ndarray:
 
 
 def summary(outcome: GuaranteeOutcome, rows: list[dict]) -> dict:
+    from optimiser.contract_forms import contract_forms
+
+    forms, _, flags = contract_forms(outcome, estimate, _round)
     settings = outcome.settings
     demand = outcome.demand
     policy = outcome.instance.policy
@@ -1113,9 +1170,10 @@ def summary(outcome: GuaranteeOutcome, rows: list[dict]) -> dict:
         "model_size": size,
         "timings": {"seconds": outcome.seconds, **outcome.timings,
                     "executor": outcome.executor, "workers": outcome.workers},
-        "warnings": list(outcome.instance.warnings) + outcome.warnings,
+        "warnings": list(outcome.instance.warnings) + outcome.warnings + flags,
         "notes": list(NOTES),
         "policy": policy.model_dump(mode="json"),
+        "contract_forms": forms,
     }
 
 
@@ -1136,8 +1194,10 @@ def guarantee_files(outcome: GuaranteeOutcome) -> dict[str, str | bytes]:
                            ("sample_sd", PLACES_DP)):
         scenarios[column] = [_round(v, digits) for v in scenarios[column]]
     data = summary(outcome, rows)
+    forms = (data["contract_forms"] or {}).get("forms", [])
     return {
         GUARANTEE_CSV: csv_text(pd.DataFrame(rows, columns=list(GUARANTEE_COLUMNS))),
+        CONTRACT_FORMS_CSV: csv_text(pd.DataFrame(forms, columns=list(CONTRACT_FORM_COLUMNS))),
         sc.SCENARIOS_CSV: csv_text(scenarios),
         GUARANTEE_SUMMARY: json_text(data),
         GUARANTEE_PNG: chart(data),
@@ -1156,6 +1216,7 @@ def chart(data: dict) -> bytes:
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     rows = [r for r in data["options"] if r["saving"] is not None]
     figure = Figure(figsize=(8, 6), dpi=100)
@@ -1176,8 +1237,11 @@ def chart(data: dict) -> bytes:
         # saving can lie outside its own 5-95% range, which error bars cannot draw
         top.vlines(x, low, high, color="tab:blue", alpha=0.5, label="5-95% of scenarios")
         top.plot(x, saving, "o", color="tab:blue", alpha=0.8, label="expected saving")
-        for xi, yi, r in zip(x, saving, rows):
-            top.annotate(r["option"], (xi, yi), textcoords="offset points", xytext=(4, 4),
+        middle = (float(x.min()) + float(x.max())) / 2
+        for (xi, yi), names in point_labels(x, saving, [r["option"] for r in rows]).items():
+            right = xi > middle  # a label right of the rightmost point would leave the axes
+            top.annotate(names, (xi, yi), textcoords="offset points",
+                         xytext=(-6 if right else 4, 4), ha="right" if right else "left",
                          fontsize=7)
     best = [r for r in rows if r["recommended"]]
     if best:
@@ -1201,12 +1265,22 @@ def chart(data: dict) -> bytes:
     bottom.set_ylim(-0.05, 1.05)
     bottom.set_ylabel("probability")
     bottom.set_xlabel("guaranteed places")
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))  # places are whole
     bottom.legend(fontsize=8, loc="best")
     bottom.grid(alpha=0.3)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", metadata={"Software": None})
     return buffer.getvalue()
+
+
+def point_labels(x: np.ndarray, y: np.ndarray, names: list[str]) -> dict[tuple[float, float], str]:
+    """One label per charted point: options at the same point (a candidate that is the
+    expected-value plan) share it, "A = B", since two labels drawn there overprint."""
+    labels: dict[tuple[float, float], list[str]] = {}
+    for xi, yi, name in zip(x, y, names):
+        labels.setdefault((float(xi), round(float(yi), 3)), []).append(name)
+    return {point: " = ".join(group) for point, group in labels.items()}
 
 
 # --------------------------------------------------------------------------- screen
@@ -1288,6 +1362,7 @@ def print_guarantee(console, summary_text: str) -> None:
             contracts = f"; {r['contracts']} contract(s)" if r["contracts"] else ""
             console.print(f"{escape(r['option'])}: {escape(r['commitments'] or 'no guarantee')}"
                           f"{contracts}", highlight=False)
+    _print_contract_forms(console, data)
     saa = data["saa"]
     if saa:
         lower, upper, gap = saa["lower_bound"], saa["upper_bound"], saa["gap"]
@@ -1309,6 +1384,41 @@ def print_guarantee(console, summary_text: str) -> None:
             f"{'' if not evpi else ' (95% CI ' + _interval(evpi) + ')'}.", highlight=False)
     for warning in data["warnings"]:
         console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+
+
+def _print_contract_forms(console, data: dict) -> None:
+    """The contract forms beside the reference block (``optimiser.contract_forms``)."""
+    from rich.markup import escape
+
+    from optimiser.display import Column, print_table
+
+    forms = data.get("contract_forms")
+    if not forms:
+        return
+    ref = forms["reference"]
+    rows, styles = [], []
+    for r in forms["forms"]:
+        half = ("" if r["expected_cost_ci_low"] is None or r["expected_cost_ci_high"] is None
+                else _k((r["expected_cost_ci_high"] - r["expected_cost_ci_low"]) / 2))
+        rows.append([r["form"], _m(r["expected_cost"]) + ("" if half in ("", "£0")
+                                                          else f" ±{half}"),
+                     _k(r["against_block"], True), _k(r["provider_margin"], True),
+                     _p(r["p_provider_loss"]) + (" !" if r["loss_flag"] else "")])
+        styles.append("yellow" if r["loss_flag"] else None)
+    print_table(console, f"Contract forms for {ref['option']}, provider {ref['provider']} "
+                "(same scenarios; £ a year; the provider's margin and share of years at a "
+                "loss)", [
+                    Column("form", words=True), Column("E cost"), Column("vs block"),
+                    Column("margin", drop=1), Column("P loss")], rows, styles,
+                source=CONTRACT_FORMS_CSV)
+    console.print(
+        f"Outcome-linked pays {_p(forms['payment_factor'])} of the list fee on average; "
+        f"stay: {escape(forms['stay'])}. Soft block reviewed yearly within "
+        f"{forms['review']['low']:,} to {forms['review']['high']:,} places"
+        + ("" if forms["review"].get("year_correlation") is None else
+           f" on a previous year correlated {forms['review']['year_correlation']:.2f} with "
+           "it") + "; ! = loss in more than "
+        f"{_p(forms['provider']['loss_share'])} of years.", highlight=False)
 
 
 def _money(value: float | None) -> str:

@@ -71,6 +71,7 @@ import numpy as np
 import pandas as pd
 
 from models.framework import build_framework_model
+from optimiser import columns
 from optimiser.market import build_market, service_pairs
 from optimiser.records import Instance
 from optimiser.schema import Distance, Offer, Provider
@@ -84,10 +85,7 @@ INVESTMENT = "investment.csv"
 #: when the place saves nothing).
 #: exact: whether saving_per_place_year is the dual at STEP (true) or, for a candidate that
 #: cannot reach the EXACT_TOP, its upper bound from the duals at 0 (false; see EXACT_TOP).
-INVESTMENT_COLUMNS = (
-    "rank", "authority", "placement_type", "saving_per_place_year", "exact", "resolve_saving",
-    "price_assumed_weekly", "serves",
-)
+INVESTMENT_COLUMNS = columns.INVESTMENT.names
 
 #: candidates re-solved with one more place (the issue's acceptance: the top 10)
 RESOLVE_TOP = 10

@@ -681,7 +681,7 @@ def _scan_sheet(sheet, file: str) -> tuple[bool, list[CellRange]]:
     formulas, merged, carried = False, {}, b""
     with _readable(file):
         # openpyxl's own way to the sheet's part of the zip
-        with sheet._get_source() as source:  # noqa: SLF001
+        with sheet._get_source() as source:
             while chunk := source.read(_CHUNK):
                 text = carried + chunk
                 formulas = formulas or _FORMULA.search(text) is not None

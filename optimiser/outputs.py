@@ -1,6 +1,7 @@
 """The result files of `optimise run` (docs/model.md section 7): names, columns and meanings.
 
-Writers and `optimise verify` both read these definitions, so a column is defined once.
+Writers and `optimise verify` both read these definitions, so a column is defined once (its kind
+and meaning in ``optimiser.columns``).
 
 Conventions (for every CSV): UTF-8, one header row, ``,`` separator, rows in instance order,
 booleans as ``true``/``false``, an undefined ratio (e.g. a share of zero placed) left blank.
@@ -17,6 +18,9 @@ and 0 if none.
 
 from __future__ import annotations
 
+from optimiser import columns
+from optimiser.columns import KM_DP, MONEY_DP, PLACES_DP, RATIO_DP  # noqa: F401 (their home)
+
 ASSIGNMENT = "assignment.csv"
 AUTHORITIES = "authorities.csv"
 PROVIDERS = "providers.csv"
@@ -25,20 +29,14 @@ SUMMARY = "summary.json"
 
 #: one row per (authority, provider, offer type, need) with places > 0;
 #: annual_cost = places * (fee + non_fee).
-ASSIGNMENT_COLUMNS = (
-    "authority", "provider", "placement_type", "need", "places", "weekly_price",
-    "discount_pct", "distance_km", "local", "annual_cost",
-)
+ASSIGNMENT_COLUMNS = columns.ASSIGNMENT.names
 
 #: one row per member.
 #: annual_cost = sum of its assignment annual_cost + sum_n W*emergency_weekly_price[n]*unmet[n]
 #:               + share_a * (contract costs of contracted providers + void payments),
 #: share_a = demand_a / demand of all members; local_share = local places / placed;
 #: saving = standalone_cost - annual_cost; saving_pct = 100 * saving / standalone_cost.
-AUTHORITY_COLUMNS = (
-    "authority", "name", "demand", "placed", "unmet", "local_share", "annual_cost",
-    "standalone_cost", "saving", "saving_pct",
-)
+AUTHORITY_COLUMNS = columns.AUTHORITIES.names
 
 #: one row per provider of the instance.
 #: capacity: the offers' total capacity as the coalition sees it (section 5), capped by
@@ -47,18 +45,12 @@ AUTHORITY_COLUMNS = (
 #: discount_pct: effective discount = 100 * (list fees - discounted fees) / list fees;
 #: guarantee: an active tier is a guarantee; void_places: guaranteed but unused places;
 #: annual_fees: discounted fees of its places + void payments.
-PROVIDER_COLUMNS = (
-    "provider", "name", "kind", "contracted", "places", "capacity", "utilisation",
-    "tier_min_places", "discount_pct", "guarantee", "void_places", "annual_fees",
-)
+PROVIDER_COLUMNS = columns.PROVIDERS.names
 
 #: one row per (member, need) with demand > 0. local_capacity: capacity (as the coalition
 #: sees it) of every offer eligible for the need within the local radius of the authority,
 #: before anyone else uses it.
-GAP_COLUMNS = (
-    "authority", "placement_type", "demand", "local_capacity", "placed_local",
-    "placed_out_of_area", "unmet",
-)
+GAP_COLUMNS = columns.GAPS.names
 
 #: summary.json keys. ``tiers`` lists each tier group's active tier:
 #: {provider, placement_type (null: all offers), min_places, discount_pct, guarantee, volume,
@@ -81,11 +73,6 @@ FAIRNESS_KEYS = (
     "min_saving_pct", "max_saving_pct", "jain", "gini", "price_of_fairness",
     "price_of_fairness_pct",
 )
-
-PLACES_DP = 6
-MONEY_DP = 2
-RATIO_DP = 6
-KM_DP = 3
 
 
 def heading(summary: dict) -> str:

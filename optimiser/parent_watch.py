@@ -8,8 +8,9 @@ be left solving for minutes, holding memory and cores on a shared server.
 Each such process calls :func:`end_with_parent` as it starts. A daemon thread then checks
 every :data:`POLL_S` seconds whether its parent is still the process that started it; once it
 is not (the orphan has been re-parented to init or a sub-reaper), it kills the processes it
-started itself (a CBC binary, an OR-Tools child) and ends at once. Polling the parent's id is
-used rather than Linux's ``PR_SET_PDEATHSIG`` because that signal follows the *thread* that
+started itself (a CBC binary, an OR-Tools child), runs the clean-ups registered with
+:func:`at_end` (the OR-Tools solves' temporary folders) and ends at once. Polling the parent's
+id is used rather than Linux's ``PR_SET_PDEATHSIG`` because that signal follows the *thread* that
 started the child, and a pool may start workers from any thread. The solvers release the GIL
 while they work (HiGHS is waited on in 0.1 s steps, CBC is a subprocess), so the thread runs
 within a poll interval even in the middle of a solve.
@@ -22,10 +23,21 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 #: seconds between checks of the parent: an orphan ends within about this long
 POLL_S = 0.5
+
+#: what an orphan does after killing its children and before it ends (:func:`at_end`)
+_AT_END: list[Callable[[], None]] = []
+
+
+def at_end(clean_up: Callable[[], None]) -> None:
+    """Run ``clean_up`` when this process ends because its parent died (files it must not
+    leave behind); it runs on the watching thread, after the children are killed."""
+    if clean_up not in _AT_END:
+        _AT_END.append(clean_up)
 
 
 def end_with_parent(parent_pid: int) -> None:
@@ -49,6 +61,9 @@ def _end() -> None:
     for child in _children(os.getpid()):
         with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
             os.kill(child, signal.SIGKILL)
+    for clean_up in _AT_END:
+        with contextlib.suppress(Exception):  # the process ends whatever happens
+            clean_up()
     os._exit(1)
 
 

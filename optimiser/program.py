@@ -85,6 +85,12 @@ class LinearProgram:
         self.row_upper.append(_column(upper, count))
         return np.arange(start, self.num_rows)
 
+    def row_bounds(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The (lower, upper) arrays of row block ``name``, to edit in place (``add_rows``
+        appends one array per block, in the order of ``row_blocks``)."""
+        index = list(self.row_blocks).index(name)
+        return self.row_lower[index], self.row_upper[index]
+
     def add_terms(self, rows: object, cols: object, coefs: object) -> None:
         """Add coefficients ``A[rows[i], cols[i]] += coefs[i]`` (duplicates are summed)."""
         rows = np.asarray(rows, dtype=np.int64).ravel()

@@ -15,6 +15,7 @@ from optimiser.schema import (
     Distance,
     Membership,
     Offer,
+    PaymentBand,
     PlacementType,
     Policy,
     Provider,
@@ -38,6 +39,7 @@ class Instance:
     distances: tuple[Distance, ...] = ()
     substitutions: tuple[Substitution, ...] = ()
     consortia: tuple[Membership, ...] = ()
+    payment_schedule: tuple[PaymentBand, ...] = ()
     policy: Policy = field(default_factory=Policy)
     source: str = ""
     warnings: tuple[str, ...] = ()

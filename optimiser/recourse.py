@@ -35,7 +35,6 @@ from models.guarantee import (
 from optimiser.solvers import SolverOptions, SolverResult, get_solver
 from optimiser.solvers.highs import HighsSolver, _highs_lp, new_highs
 
-
 #: set (to anything) to solve every scenario afresh, as before kept models: for
 #: benchmarks/bench_guarantee.py's comparison only (read in every worker, which inherits it)
 FRESH_ENV = "OPTIMISE_GUARANTEE_FRESH"

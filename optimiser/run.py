@@ -1,26 +1,29 @@
-"""`optimise run`: the story of one run, as one orchestration function.
+"""`optimise run`: the story of one run, in one place.
 
 check (the instance is validated on loading) -> choose members -> standalone baselines ->
-build and solve the consortium under the chosen voice -> read the plan -> post-process the
-figures (savings, fairness, gaps) -> the caller writes them.
+build and solve the consortium under the chosen voice -> read the plan (:func:`run`) ->
+post-process: investment signals, local sufficiency, the result tables and the reports
+(:func:`run_files`) -> the caller writes the files and prints the summary.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 from models.baseline import Standalone
+from models.plan import Plan, read_plan
 from models.voices import solve_consortium
 from optimiser.baselines import baselines
 from optimiser.destination import NAMED_MEMBERS_MAX
 from optimiser.errors import InputError, Problem, SolveError
 from optimiser.market import Market, build_market
 from optimiser.members import resolve_authorities
-from optimiser.plan import Plan, read_plan
 from optimiser.program import LinearProgram
 from optimiser.records import Instance
-from optimiser.solvers import SolverOptions, SolverResult, get_solver
+from optimiser.solvers import SolverResult, solver_for
 
 
 @dataclass(frozen=True)
@@ -52,18 +55,6 @@ def choose_members(instance: Instance, members: list[str] | None = None,
     if members:
         return resolve_authorities(instance, members)
     return list(instance.authorities)
-
-
-def solver_for(instance: Instance):
-    """A function solving a program with the instance's solver, time limit and gap."""
-    policy = instance.policy
-    options = SolverOptions(time_limit_s=policy.time_limit_s, mip_gap=policy.mip_gap)
-    solver = get_solver(policy.solver)
-
-    def solve(program: LinearProgram) -> SolverResult:
-        return solver.solve(program, options)
-
-    return solve
 
 
 def run(instance: Instance, members: list[str] | None = None,
@@ -126,3 +117,45 @@ def _no_plan_reason(result: SolverResult, time_limit: float, program: LinearProg
                 f"{infeasibility_reason(program, time_limit)}")
     return (f"{result.solver} found no plan within the time limit of {time_limit:g} s "
             f"({result.message}); raise it with --time-limit")
+
+
+#: a stage of the run as the caller shows it: ``with stage("investment signals"): ...``
+Stage = Callable[[str], AbstractContextManager[None]]
+
+
+@contextmanager
+def _unseen(text: str) -> Iterator[None]:
+    yield
+
+
+def run_stages(investment: bool = True, report: bool = True) -> int:
+    """How many stages :func:`run_files` goes through (for a progress bar)."""
+    return 2 + investment + report
+
+
+def run_files(instance: Instance, members: list[str] | None = None,
+              consortium: str | None = None, investment: bool = True, report: bool = True,
+              stage: Stage = _unseen) -> dict[str, str | bytes]:
+    """The whole of ``optimise run`` but writing: the solve (:func:`run`), then the
+    investment signals, local sufficiency, the result files and (with ``report``)
+    report.html and report.xlsx, by file name. ``stage`` wraps each step (the command's
+    progress bar and log)."""
+    # loaded here, not at the top: stress and compare workers import this module for
+    # :func:`run` alone and need none of the post-processing
+    from optimiser.investment import investment_signals
+    from optimiser.reports import run_reports
+    from optimiser.sufficiency import local_sufficiency
+    from optimiser.writers import result_files
+
+    with stage("solving: baselines alone, the consortium, the fairness reference"):
+        outcome = run(instance, members, consortium)
+    signals = None
+    if investment:
+        with stage("investment signals"):
+            signals = investment_signals(outcome)
+    with stage("local sufficiency and result tables"):
+        files = result_files(outcome, local_sufficiency(outcome), signals)
+    if report:
+        with stage("writing report.html and report.xlsx"):
+            files.update(run_reports(instance, files))
+    return files

@@ -32,6 +32,21 @@ exactly the one above, whatever rho.
 ``numpy.random.SeedSequence(seed, spawn_key=(j, k))``: a scenario does not depend on how many
 are drawn, on the number of workers, or on the other streams. Stream 0 is the evaluation sample
 (and the sweep's); stream 1 + m is replication m of the sample average approximation.
+
+**The previous year** (for the soft block's review, ``optimiser.contract_forms``). Children
+stay in care for years, so a caseload persists: take arrivals as a Poisson process and stays as
+exponential with mean mu (``mean_stay_years``; Little's law: the number in care over the number
+leaving a year). The number in care is then the stationary M/M/inf queue: N(t + 1) is made of
+the S of the N(t) children still there a year on (each independently, probability
+q = exp(-1/mu), so E[S | N(t)] = q N(t)) plus new arrivals independent of N(t), so
+Cov(N(t), N(t + 1)) = E[N(t) q N(t)] - E[N(t)] q E[N(t)] = q Var N(t) and, the variance being
+stationary, the year-to-year correlation is rho = exp(-1/mu) (mu = 2.47 years:
+rho = 0.667; mu -> 0: rho -> 0, independent years). Each evaluation scenario k ("this year",
+drawn as above and left exactly as it is) is paired with a previous year whose latent normals
+are Z_prev = rho Z_k + sqrt(1 - rho^2) H_k, H_k the latent normals of scenario k of stream
+``PREVIOUS_YEAR_STREAM`` (built as Z, with the same regional factors): Z_prev has the same
+copula as Z, so its counts (the same quantiles, at the previous contract year's mean: year
+max(y - 1, 1)) have exactly the marginals of a year, and corr(Z_prev, Z_k) = rho per row.
 """
 
 from __future__ import annotations
@@ -52,6 +67,9 @@ BINOMIAL = "binomial"
 CONSTANT = "constant"
 
 EVALUATION_STREAM = 0
+#: the innovations H_k of the paired previous years (module docstring); far above any
+#: replication's stream 1 + m
+PREVIOUS_YEAR_STREAM = 1_000_000
 #: latent normals are clipped here, so no draw is further out than Phi(-8) = 6e-16
 Z_CLIP = 8.0
 #: most scenarios in one set (a typo guard; each is a solve)
@@ -206,15 +224,39 @@ def draw(model: DemandModel, count: int, seed: int, stream: int = EVALUATION_STR
          label: str = "") -> ScenarioSet:
     """``count`` scenarios of ``stream`` (module docstring), each with weight 1/count."""
     check_count(count, "--scenarios")
-    probability = special.ndtr(latent_normals(model, seed, stream, count))
     year = 1 + np.arange(count) % model.years
-    demand = np.zeros((count, model.size))
+    demand = _counts(model, latent_normals(model, seed, stream, count), year)
+    return ScenarioSet(demand, np.full(count, 1.0 / count), year, True, label)
+
+
+def _counts(model: DemandModel, z: np.ndarray, year: np.ndarray) -> np.ndarray:
+    """Each row's count at latent normals ``z`` in its contract ``year``."""
+    probability = special.ndtr(z)
+    demand = np.zeros(z.shape)
     for y in np.unique(year):
         rows = year == y
         mean, variance = model.mean(int(y)), model.variance(int(y))
         for j in range(model.size):
             demand[rows, j] = quantiles(float(mean[j]), float(variance[j]), probability[rows, j])
-    return ScenarioSet(demand, np.full(count, 1.0 / count), year, True, label)
+    return demand
+
+
+def year_to_year_correlation(mean_stay_years: float) -> float:
+    """rho = exp(-1/mu): the correlation of the number in care a year apart (module
+    docstring, "The previous year")."""
+    return math.exp(-1.0 / mean_stay_years)
+
+
+def previous_years(model: DemandModel, count: int, seed: int, rho: float,
+                   label: str = "previous year") -> ScenarioSet:
+    """The previous year of each of the evaluation stream's first ``count`` scenarios, with
+    latent correlation ``rho`` to it (module docstring); row k pairs with scenario k."""
+    z = latent_normals(model, seed, EVALUATION_STREAM, count)
+    own = latent_normals(model, seed, PREVIOUS_YEAR_STREAM, count)
+    paired = np.clip(rho * z + math.sqrt(max(1.0 - rho * rho, 0.0)) * own, -Z_CLIP, Z_CLIP)
+    year = np.maximum(1 + np.arange(count) % model.years - 1, 1)
+    return ScenarioSet(_counts(model, paired, year), np.full(count, 1.0 / count), year, True,
+                       label)
 
 
 def check_count(count: int, option: str, least: int = 1) -> None:

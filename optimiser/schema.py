@@ -19,7 +19,14 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 # Generous sanity limits: far above any real English figure, far below float trouble.
@@ -205,6 +212,23 @@ class Substitution(Row):
     )
 
 
+class PaymentBand(Row):
+    from_months: float = Field(
+        ge=0, le=600,
+        description="outcome-linked payment: the band runs from this many months of a child's "
+        "stay to the next band's start (the last band has no end); the first band starts at 0",
+    )
+    share_of_fee: float = Field(
+        ge=0, le=1, description="share of the fee paid for a place-year in this band"
+    )
+    stay_share: float | None = Field(
+        None, ge=0, le=1,
+        description="your own length-of-stay distribution: the share of placed children's "
+        "days that fall in this band; give it on every row (summing to 1) or on none (blank: "
+        "an exponential stay with mean `mean_stay_years`)",
+    )
+
+
 class Membership(Row):
     consortium: str = Field(min_length=1, description="consortium name")
     authority: Id = Field(min_length=1, description="member authority id")
@@ -285,6 +309,43 @@ class Policy(Row):
         description="guarantee: yearly growth of expected demand (and of its sd) over the "
         "contract years, % a year",
     )
+    # `optimise guarantee`: contract forms beside the block (optimiser/contract_forms.py)
+    mean_stay_years: float | None = Field(
+        None, gt=0, le=50,
+        description="guarantee: mean length of a child's stay, years, for outcome-linked "
+        "payment (an exponential stay) and the soft block's year-to-year correlation of demand, "
+        "exp(-1 / mean stay); blank: England's time in care, 83,630 looked after / "
+        "33,620 leaving a year = 2.4875 (DfE 2024)",
+    )
+    outcome_share: float = Field(
+        0.0, ge=0, le=1,
+        description="guarantee: share of the outcome-linked fee paid only on a good outcome "
+        "(0: none)",
+    )
+    outcome_probability: float = Field(
+        0.5, ge=0, le=1,
+        description="guarantee: probability of that outcome (an assumption: no source)",
+    )
+    review_band: float = Field(
+        0.2, ge=0, le=1,
+        description="guarantee: a soft block's yearly review may re-set the guaranteed places "
+        "within this share of the signed volume, either way",
+    )
+    provider_margin: float = Field(
+        0.226, ge=-1, lt=1,
+        description="guarantee: provider's operating margin at list price and full use (CMA "
+        "2022: 22.6% for the largest children's homes providers, 19.4% for fostering agencies)",
+    )
+    provider_fixed_cost_share: float = Field(
+        1.0, ge=0, le=1,
+        description="guarantee: share of a place's cost the provider bears whether the place is "
+        "used or not (staffing; 1: a place held open costs as much as a used one)",
+    )
+    provider_loss_share: float = Field(
+        0.1, ge=0, le=1,
+        description="guarantee: a contract form is flagged when the provider makes a loss in "
+        "more than this share of years",
+    )
 
 
 @dataclass(frozen=True)
@@ -309,6 +370,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("distances", Distance, ("authority", "provider"), False),
         TableSpec("substitutions", Substitution, ("need", "served_by"), False),
         TableSpec("consortia", Membership, ("consortium", "authority"), False),
+        TableSpec("payment_schedule", PaymentBand, ("from_months",), False),
     )
 }
 

@@ -16,6 +16,13 @@ sampling).
   are complements of the order's cyclic windows, which are cyclic windows again: the same
   coalitions as ``rotation``, valued once, give twice the marginals (the default).
 
+With many members a block of all n rotations is too dear to draw twice in a time limit (on the
+North West's 24, 552 coalition values of up to ~10 s each), so beyond 11 members a block takes
+m evenly spaced rotations (:func:`rotations_per_block`): each member then stands at m evenly
+spaced positions, a systematic sample of the sizes, and every order is still uniformly random,
+so the estimator stays unbiased; only the variance per value changes (measured in
+``benchmarks/bench_shapley.py --rotations``).
+
 A block's draws are dependent, so errors come from blocks: each member's estimate is the mean
 of its block means, and its standard error the standard deviation of the block means over
 sqrt(blocks); the 95% half-width uses Student's t with blocks - 1 degrees of freedom (with two
@@ -45,15 +52,33 @@ DEFAULT_ESTIMATOR = "rotation-antithetic"
 CONFIDENCE = 0.95
 
 
-def block_orders(n: int, block: int, seed: int, estimator: str = DEFAULT_ESTIMATOR
-                 ) -> list[np.ndarray]:
-    """The orders of block ``block`` (from ``SeedSequence(seed, spawn_key=(block,))``)."""
+#: a block of rotations values about this many coalitions at most (see rotations_per_block)
+BLOCK_VALUES = 120
+
+
+def rotations_per_block(n: int) -> int:
+    """How many of an order's n rotations a block takes: all n while the n(n - 1) cyclic windows
+    they value fit in ``BLOCK_VALUES`` (up to 11 members), else m evenly spaced ones (about
+    2m(n - 1) coalitions with their reverses: 2 of 24 on the North West, 92 values, not 552).
+    Smaller blocks give an error sooner, and more blocks in a time limit: the 95% half-width
+    is Student's t over the blocks, 12.7 standard errors with two blocks, 2.6 with six."""
+    if n * (n - 1) <= BLOCK_VALUES:
+        return n
+    return max(1, BLOCK_VALUES // (2 * (n - 1)))
+
+
+def block_orders(n: int, block: int, seed: int, estimator: str = DEFAULT_ESTIMATOR,
+                 rotations: int | None = None) -> list[np.ndarray]:
+    """The orders of block ``block`` (from ``SeedSequence(seed, spawn_key=(block,))``); the
+    rotation estimators take ``rotations`` of the n rotations, evenly spaced (default
+    :func:`rotations_per_block`)."""
     order = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block,))).permutation(n)
     if estimator == "permutation":
         return [order]
     if estimator == "antithetic":
         return [order, order[::-1].copy()]
-    rotations = [np.roll(order, -k) for k in range(n)]
+    m = rotations_per_block(n) if rotations is None else min(n, max(1, rotations))
+    rotations = [np.roll(order, -((k * n) // m)) for k in range(m)]
     if estimator == "rotation":
         return rotations
     if estimator == "rotation-antithetic":
@@ -84,6 +109,22 @@ def block_means(members: Coalition, orders: list[np.ndarray], cost: Callable[[Co
     return total / len(orders)
 
 
+def order_parts(members: Coalition, orders: list[np.ndarray],
+                value: Callable[[Coalition], float]) -> tuple[np.ndarray, np.ndarray]:
+    """Per member, the mean over ``orders`` of value(P + a) and of value(P), P the members
+    before it (value of the empty coalition 0): unbiased estimates of the two weighted sums
+    of ``optimiser.compare.shapley_parts``."""
+    joined, before = np.zeros(len(members)), np.zeros(len(members))
+    for order in orders:
+        previous = 0.0
+        for prefix, j in zip(prefixes(members, order), order):
+            now = value(prefix)
+            joined[j] += now
+            before[j] += previous
+            previous = now
+    return joined / len(orders), before / len(orders)
+
+
 @dataclass(frozen=True)
 class Estimate:
     """phi per member (cost game), its standard error and 95% half-width (None with one
@@ -94,6 +135,9 @@ class Estimate:
     half_width: np.ndarray | None
     blocks: int
     orders: int
+    #: the 95% half-widths that hold for all members at once (Bonferroni: each member's at
+    #: 1 - 5%/n), for a reader who compares members rather than looks at one
+    joint_half_width: np.ndarray | None = None
 
 
 def estimate(means: list[np.ndarray], orders_per_block: int) -> Estimate:
@@ -105,7 +149,9 @@ def estimate(means: list[np.ndarray], orders_per_block: int) -> Estimate:
         return Estimate(phi, None, None, blocks, blocks * orders_per_block)
     error = table.std(axis=0, ddof=1) / math.sqrt(blocks)
     quantile = float(stats.t.ppf(0.5 + CONFIDENCE / 2, blocks - 1))
-    return Estimate(phi, error, quantile * error, blocks, blocks * orders_per_block)
+    joint = float(stats.t.ppf(1 - (1 - CONFIDENCE) / (2 * table.shape[1]), blocks - 1))
+    return Estimate(phi, error, quantile * error, blocks, blocks * orders_per_block,
+                    joint * error)
 
 
 @dataclass(frozen=True)
@@ -210,3 +256,18 @@ def sample(members: Coalition, ensure: Callable[[list[Coalition]], None],
                 stopped = "precision"
                 break
     return Sampled(estimate(means, per_block), estimator, stopped)
+
+
+def solver_margin_words(method: str, margin: float) -> str:
+    """What the solver's gap can do to Shapley savings (``optimiser.compare.solver_margin``),
+    as a sentence for the screen and the report."""
+    from optimiser.reports.formats import money_short
+
+    if method == "exact" and margin < 0.5:
+        return "exact Shapley savings from every coalition's value, each proven optimal."
+    if method == "exact":
+        return ("exact Shapley savings from every coalition's value, each proven within the "
+                f"solver's gap: that gap moves no saving by more than {money_short(margin)}.")
+    return ("beside the sampling error, the solver's gap on the coalition values moves a "
+            f"saving by at most about {money_short(margin)} (estimated over the sampled "
+            "orders).")

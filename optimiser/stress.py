@@ -22,32 +22,29 @@ The changes reported (``cost_change``, ``unmet_change``, ``local_share_change``)
 BASE plan's figures, which are what a commissioner budgets.
 
 Scenario solves are independent. They run one after another by default; with ``workers > 1`` they
-run in a :class:`concurrent.futures.ProcessPoolExecutor` whose processes are *spawned* (a process
-forked after a solver started may inherit its threads and locks). Each scenario is solved by the
-same function in either case and results are put back in scenario order, so the files are the
-same whatever the number of workers.
+run in the spawned processes of ``optimiser.executor.map_tasks``, like every other pool of the
+project (a process forked after a solver started may inherit its threads and locks). Each
+scenario is solved by the same function in either case and results are put back in scenario
+order, so the files are the same whatever the number of workers.
 """
 
 from __future__ import annotations
 
 import math
-import multiprocessing
-import os
 import re
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
-from typing import Self
 
 import pandas as pd
 
-from optimiser.errors import InputError, Problem, SolveError
+from optimiser import columns
+from optimiser.errors import InputError, Problem
+from optimiser.executor import ProgressBar, map_tasks
+from optimiser.figures import Figures, MemberFigures, figures_of, solve_scenario
 from optimiser.outputs import MONEY_DP, PLACES_DP, RATIO_DP
-from optimiser.parent_watch import end_with_parent
 from optimiser.records import Instance
 from optimiser.run import RunOutcome, choose_members, run
-from optimiser.tables import excess_over_standalone
 
 STRESS_CSV = "stress.csv"
 STRESS_SUMMARY = "stress_summary.json"
@@ -59,11 +56,7 @@ STRESS_SUMMARY = "stress_summary.json"
 #: as fractions. standalone_cost and saving are against each member alone in the SAME scenario's
 #: market. status: optimal, feasible (stopped by the time limit), infeasible or error (no plan;
 #: the figures are blank and the summary gives the reason).
-STRESS_COLUMNS = (
-    "scenario", "kind", "detail", "authority", "annual_cost", "cost_change", "cost_change_pct",
-    "unmet", "unmet_change", "local_share", "local_share_change", "standalone_cost", "saving",
-    "status",
-)
+STRESS_COLUMNS = columns.STRESS.names
 
 BASE = "base"
 KIND_FAILURE = "failure"  # --fail: the providers fail together
@@ -230,94 +223,23 @@ def largest_providers(places: dict[str, float], k: int) -> list[str]:
 
 # --------------------------------------------------------------------------- solving
 
-@dataclass(frozen=True)
-class MemberFigures:
-    """One member's figures in one plan."""
-
-    cost: float
-    standalone: float
-    demand: float
-    placed: float
-    placed_local: float
-    unmet: float
-
-
-@dataclass(frozen=True)
-class Figures:
-    """What the stress report needs from one run (small and picklable, unlike the plan)."""
-
-    status: str  # optimal, feasible, infeasible, error
-    message: str
-    seconds: float
-    members: dict[str, MemberFigures]
-    not_kept_whole: tuple[str, ...] = ()
-
-    @property
-    def has_plan(self) -> bool:
-        return self.status in ("optimal", "feasible")
-
-
-def figures_of(outcome: RunOutcome) -> Figures:
-    plan = outcome.plan
-    needs = plan.needs.groupby("authority")[["places", "placed", "placed_local", "unmet"]].sum()
-    members = {}
-    for a in plan.members:
-        demand, placed, local, unmet = (
-            (float(v) for v in needs.loc[a, ["places", "placed", "placed_local", "unmet"]])
-            if a in needs.index else (0.0, 0.0, 0.0, 0.0))
-        members[a] = MemberFigures(plan.member_cost[a], outcome.standalone.cost[a], demand,
-                                   placed, local, unmet)
-    whole = tuple(a for a in plan.members
-                  if excess_over_standalone(plan.member_cost[a], outcome.standalone.cost[a]) > 0)
-    return Figures(plan.result.status, "", outcome.seconds, members, whole)
-
-
-def solve_scenario(instance: Instance, members: list[str]) -> Figures:
-    """Re-plan one scenario (run in this process or in a spawned worker)."""
-    started = time.perf_counter()
-    try:
-        return figures_of(run(instance, members))
-    except SolveError as error:
-        message = str(error)
-        status = "infeasible" if "infeasible" in message else "error"
-        return Figures(status, message, time.perf_counter() - started, {})
-
-
 Progress = Callable[[int, int, str], None]  # (steps done, steps in all, what just finished)
 
 
 def solve_all(scenarios: Sequence[Scenario], members: list[str], workers: int = 1,
               progress: Progress | None = None, done: int = 0, total: int | None = None
               ) -> list[Figures]:
-    """Figures of every scenario, in scenario order, whatever ``workers``."""
+    """Figures of every scenario, in scenario order, whatever ``workers`` (spawned processes of
+    ``optimiser.executor``; here, one after another, for one worker or one scenario)."""
     total = len(scenarios) if total is None else total
     tick = progress or (lambda *_: None)
-    if workers <= 1 or len(scenarios) <= 1:
-        results = []
-        for scenario in scenarios:
-            results.append(solve_scenario(scenario.instance, members))
-            done += 1
-            tick(done, total, scenario.name)
-        return results
-    results: list[Figures | None] = [None] * len(scenarios)
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(scenarios)), mp_context=context,
-                               initializer=end_with_parent, initargs=(os.getpid(),))
-    try:
-        pending = {pool.submit(solve_scenario, s.instance, members): i
-                   for i, s in enumerate(scenarios)}
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                index = pending.pop(future)
-                results[index] = future.result()
-                done += 1
-                tick(done, total, scenarios[index].name)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
-    return results  # type: ignore[return-value]
+    finished = iter(range(done + 1, done + len(scenarios) + 1))
+
+    def solved(index: int) -> None:
+        tick(next(finished), total, scenarios[index].name)
+
+    return map_tasks(solve_scenario, [(s.instance, members) for s in scenarios],
+                     workers=max(1, min(workers, len(scenarios))), progress=solved)
 
 
 @dataclass(frozen=True)
@@ -543,7 +465,7 @@ def stress_files(outcome: StressOutcome) -> dict[str, str]:
     from optimiser.writers import csv_text, json_text
 
     table = stress_table(outcome)
-    return {STRESS_CSV: csv_text(table),
+    return {STRESS_CSV: csv_text(table, columns.STRESS),
             STRESS_SUMMARY: json_text(stress_summary(outcome, table))}
 
 
@@ -626,39 +548,15 @@ def print_stress(console, summary_text: str) -> None:
         console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
 
 
-class ProgressBar:
-    """A transient rich progress bar over the base plan and the scenarios. It starts at the first
-    report (so nothing is drawn when the options are rejected) and only on a terminal."""
+def bar_progress(bar: ProgressBar) -> Progress:
+    """:func:`stress`'s progress on the common bar of ``optimiser.executor``: the base plan,
+    then one step per scenario."""
 
-    def __init__(self, console, enabled: bool = True):
-        self._enabled = enabled and console.is_terminal
-        self._console = console
-        self._progress = None
-        self._task = None
+    def show(done: int, total: int, label: str) -> None:
+        if done == 0:
+            bar.plan(total)
+        bar.describe("stress: solving the base plan" if done == 0 else f"stress: {label} done")
+        if done:
+            bar.solved()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __call__(self, done: int, total: int, label: str) -> None:
-        if not self._enabled:
-            return
-        if self._progress is None:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                      MofNCompleteColumn(), TimeElapsedColumn(),
-                                      console=self._console, transient=True)
-            self._progress.start()
-            self._task = self._progress.add_task("", total=total)
-        text = "stress: solving the base plan" if done == 0 else f"stress: {label} done"
-        self._progress.update(self._task, completed=done, total=total, description=text)
-
-    def __exit__(self, *exc) -> None:
-        if self._progress is not None:
-            self._progress.stop()
+    return show

@@ -67,6 +67,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from optimiser import columns
 from optimiser.market import Market, build_market, service_pairs
 
 #: integer units per place in the flow network (see module docstring)
@@ -88,10 +89,7 @@ SUFFICIENCY = "sufficiency.csv"
 #: the same for the authority's own market commissioning alone;
 #: placed_local: the plan's local places; bottleneck: ';'-separated provider:type (or
 #: provider:max_places) edges of the minimum cut that limit the need, blank if placed in full.
-SUFFICIENCY_COLUMNS = (
-    "authority", "placement_type", "demand", "local_max_consortium", "local_max_alone",
-    "placed_local", "bottleneck",
-)
+SUFFICIENCY_COLUMNS = columns.SUFFICIENCY.names
 
 
 @dataclass(frozen=True)

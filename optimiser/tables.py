@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from optimiser import outputs
 from optimiser.fairness import fairness_figures
-from optimiser.run import RunOutcome
+
+if TYPE_CHECKING:  # the run module writes these tables (run_files): a type, not an import
+    from optimiser.run import RunOutcome
 
 #: A member is reported not kept whole when its cost exceeds its standalone cost by more than
 #: a penny plus 1e-6 of the money involved: costs are recomputed from places rounded to 6

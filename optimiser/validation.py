@@ -411,6 +411,27 @@ def _tiers(tables: dict[str, Table]) -> Iterator[Problem]:
         yield from _tier_offers(tables)
 
 
+def _payment_schedule(tables: dict[str, Table]) -> Iterator[Problem]:
+    """An outcome-linked schedule starts at month 0, and its own stay distribution (if any)
+    is given on every band and sums to 1."""
+    table = tables.get("payment_schedule")
+    if table is None or not table.records:
+        return
+    first = min(table.records, key=lambda r: r.row.from_months)
+    if first.row.from_months != 0:
+        yield table.problem(first.number, "from_months", "the first band must start at 0 "
+                            f"months (a child's first day), got {first.row.from_months:g}")
+    given = [r for r in table.records if r.row.stay_share is not None]
+    if given and len(given) != len(table.records):
+        missing = next(r for r in table.records if r.row.stay_share is None)
+        yield table.problem(missing.number, "stay_share", "give stay_share on every band or "
+                            "on none (blank: an exponential stay with mean mean_stay_years)")
+    elif given and abs(sum(r.row.stay_share for r in given) - 1.0) > 1e-6:
+        total = sum(r.row.stay_share for r in given)
+        yield table.problem(given[-1].number, "stay_share", "the bands' stay_share must sum "
+                            f"to 1 (every day of a stay falls in one band), got {total:g}")
+
+
 def cross_table_problems(tables: dict[str, Table], problems: Problems) -> None:
     """Every rule spanning rows or tables, on the rows that passed their models, added to
     ``problems``."""
@@ -421,6 +442,7 @@ def cross_table_problems(tables: dict[str, Table], problems: Problems) -> None:
         problems += _owners(tables["providers"])
     problems += _coordinates(tables)
     problems += _tiers(tables)
+    problems += _payment_schedule(tables)
 
 
 # Warnings --------------------------------------------------------------------------------------
@@ -532,6 +554,8 @@ def build_instance(raw: RawInstance) -> Instance:
         distances=_rows(tables.get("distances")),
         substitutions=_rows(tables.get("substitutions")),
         consortia=_rows(tables.get("consortia")),
+        payment_schedule=tuple(sorted(_rows(tables.get("payment_schedule")),
+                                      key=lambda band: band.from_months)),
         policy=policy,
         source=raw.source,
     )

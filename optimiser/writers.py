@@ -22,25 +22,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from optimiser import outputs
+from optimiser import columns, outputs
+from optimiser.columns import DIGITS, RUN_KINDS, OutputFile
 from optimiser.errors import InputError, Problem
 
-_PLACES = {"places", "demand", "placed", "unmet", "capacity", "tier_min_places", "void_places",
-           "local_capacity", "placed_local", "placed_out_of_area", "local_max_consortium",
-           "local_max_alone"}
-_MONEY = {"annual_cost", "standalone_cost", "saving", "annual_fees", "saving_per_place_year",
-          "resolve_saving"}
-_RATIO = {"local_share", "saving_pct", "discount_pct", "utilisation", "weekly_price",
-          "price_assumed_weekly"}
-_KM = {"distance_km"}
 
-
-def _digits(column: str) -> int | None:
-    for names, digits in ((_PLACES, outputs.PLACES_DP), (_MONEY, outputs.MONEY_DP),
-                          (_RATIO, outputs.RATIO_DP), (_KM, outputs.KM_DP)):
-        if column in names:
-            return digits
-    return None
+def _digits(column: str, declared: OutputFile | None) -> int | None:
+    if declared is not None:
+        return declared.digits()[column]
+    return DIGITS.get(RUN_KINDS.get(column))
 
 
 #: First characters that make Excel, LibreOffice or Google Sheets read a text cell as a formula
@@ -68,7 +58,7 @@ def restore(text: str) -> str:
 
 
 def _cell(value: object, digits: int | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, (bool,)) or type(value).__name__ == "bool_":
         return "true" if value else "false"
@@ -78,12 +68,13 @@ def _cell(value: object, digits: int | None) -> str:
     return neutralise(value) if isinstance(value, str) else str(value)
 
 
-def csv_text(table: pd.DataFrame) -> str:
-    """A table as CSV text with the rounding and spelling of ``optimiser.outputs``; text
-    cells are neutralised (:func:`neutralise`)."""
-    columns = list(table.columns)
-    digits = [_digits(c) for c in columns]
-    lines = [",".join(columns)]
+def csv_text(table: pd.DataFrame, declared: OutputFile | None = None) -> str:
+    """A table as CSV text with the spelling of ``optimiser.outputs``, each column rounded by
+    its kind in ``declared`` (``optimiser.columns``; a table not declared yet, by the kind its
+    column's name has in run's files); text cells are neutralised (:func:`neutralise`)."""
+    names = list(table.columns)
+    digits = [_digits(c, declared) for c in names]
+    lines = [",".join(names)]
     for row in table.itertuples(index=False):
         lines.append(",".join(_quote(_cell(v, d)) for v, d in zip(row, digits)))
     return "\n".join(lines) + "\n"
@@ -211,15 +202,15 @@ def result_files(outcome, sufficiency=None, investment=None) -> dict[str, str]:
     authorities = tables.authority_table(outcome)
     files = {
         outputs.SUMMARY: json_text(tables.summary(outcome, authorities, investment)),
-        outputs.ASSIGNMENT: csv_text(tables.assignment_table(outcome)),
-        outputs.AUTHORITIES: csv_text(authorities),
-        outputs.PROVIDERS: csv_text(tables.provider_table(outcome)),
-        outputs.GAPS: csv_text(tables.gap_table(outcome)),
+        outputs.ASSIGNMENT: csv_text(tables.assignment_table(outcome), columns.ASSIGNMENT),
+        outputs.AUTHORITIES: csv_text(authorities, columns.AUTHORITIES),
+        outputs.PROVIDERS: csv_text(tables.provider_table(outcome), columns.PROVIDERS),
+        outputs.GAPS: csv_text(tables.gap_table(outcome), columns.GAPS),
     }
     if sufficiency is not None:
         from optimiser.sufficiency import SUFFICIENCY
-        files[SUFFICIENCY] = csv_text(sufficiency.table)
+        files[SUFFICIENCY] = csv_text(sufficiency.table, columns.SUFFICIENCY)
     if investment is not None:
         from optimiser.investment import INVESTMENT
-        files[INVESTMENT] = csv_text(investment.table)
+        files[INVESTMENT] = csv_text(investment.table, columns.INVESTMENT)
     return files

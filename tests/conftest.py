@@ -76,6 +76,21 @@ def north_west_results(tmp_path_factory, worker_id):
     return folder
 
 
+def unwrapped(text: str) -> str:
+    """Error output with its wrapped lines joined back (``cli.wrap_report`` fits them to the
+    terminal): a continuation, indented past the line it continues, joins it after one space."""
+    lines: list[str] = []
+    for line in text.splitlines():
+        body = line.lstrip(" ")
+        continued = len(line) - len(body) >= 4 or (
+            line.startswith("  ") and not body.startswith(("- ", "... ")))
+        if lines and continued and body:
+            lines[-1] += " " + body
+        else:
+            lines.append(line)
+    return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
+
+
 #: the installed `optimise` console script of this environment, as a user runs it
 OPTIMISE = Path(__import__("sys").executable).with_name("optimise")
 

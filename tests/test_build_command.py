@@ -7,7 +7,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, run_optimise
 
 SOURCES = REPO / "instances" / "sources"

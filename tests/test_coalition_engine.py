@@ -10,7 +10,11 @@ from random_instances import random_instance
 
 from optimiser.coalition_engine import CoalitionEngine, engine_for
 from optimiser.coalitions import canonical, coalition_value, engine_value
-from optimiser.core import most_violated, most_violated_by_enumeration, proper_coalitions
+from optimiser.core import (
+    most_violated,
+    most_violated_by_enumeration,
+    proper_coalitions,
+)
 from optimiser.generate import generate_instance
 from optimiser.solvers import SolverOptions, get_solver
 

@@ -36,6 +36,7 @@ coalition is a pair, excess 12,000 - 14,000 = -2,000.
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -59,12 +60,14 @@ from optimiser.compare import (
     need_distance,
     permutations,
     sampled_shapley,
+    shapley_parts,
+    solver_margin,
 )
 from optimiser.errors import InputError
 from optimiser.executor import TaskPool, map_tasks
 from optimiser.generate import generate_instance
 from optimiser.loading import load_instance
-from optimiser.shapley import block_means, block_orders
+from optimiser.shapley import block_means, block_orders, order_parts
 
 AUTHORITIES = [{"id": a, "name": a, "lat": 53.0, "lon": -2.0} for a in ("A", "B", "C")]
 PROVIDERS = [{"id": p, "kind": "independent", "rating": "good", "lat": 53.0, "lon": -2.0}
@@ -172,6 +175,33 @@ def test_exact_shapley_of_a_hand_game():
     assert exact_shapley(("1", "2"), [4, 6, 8]) == pytest.approx([3, 5])
 
 
+def test_the_solver_margin_of_a_hand_game():
+    """Gaps g({1}) = 0.4, g({2}) = 0.6, g({1,2}) = 0.8: saving_1 = c1 - phi_1 =
+    (c1 + c2 - c12) / 2 moves by (e1 + e2 - e12) / 2, between -0.4 and 0.5; so does saving_2."""
+    gaps = [0.4, 0.6, 0.8]
+    joined, before = shapley_parts(("1", "2"), gaps)
+    assert joined == pytest.approx([0.6, 0.7]) and before == pytest.approx([0.3, 0.2])
+    assert solver_margin(joined, before, np.array([0.4, 0.6])) == pytest.approx([0.5, 0.5])
+
+
+def test_the_solver_margin_is_the_worst_case_over_every_value_within_its_gap():
+    """Three members: every corner of the box c(S) - g(S) <= true c(S) <= c(S) (the saving
+    is linear in the values, so its extremes are at corners) moves each saving by at most
+    the margin, and some corner reaches it."""
+    members = ("1", "2", "3")
+    costs = np.array([5.0, 7.0, 10.0, 4.0, 8.0, 9.0, 13.0])  # all_coalitions order
+    gaps = np.array([0.5, 0.2, 0.3, 0.1, 0.4, 0.6, 0.7])
+    alone_at = [0, 1, 3]  # masks 1, 2, 4 - 1
+    saving = costs[alone_at] - exact_shapley(members, costs)
+    worst = np.zeros(3)
+    for corner in itertools.product((0.0, 1.0), repeat=7):
+        true = costs - gaps * np.array(corner)
+        moved = saving - (true[alone_at] - exact_shapley(members, true))
+        worst = np.maximum(worst, np.abs(moved))
+    margin = solver_margin(*shapley_parts(members, gaps), gaps[alone_at])
+    assert margin == pytest.approx(worst)
+
+
 def test_permutations_depend_only_on_seed_and_index():
     first, more = permutations(10, 5, 7), permutations(10, 20, 7)
     assert all((a == b).all() for a, b in zip(first, more))
@@ -223,6 +253,13 @@ def test_compare_beyond_exact_max_samples_with_standard_errors(ten, monkeypatch)
                                                                   rel=1e-4)
     table = compare_files(outcome)[SHAPLEY_CSV]
     assert ",sampled,40," in table
+    # the solver's margin estimated over the same 40 orders from each value's own gap
+    gap = {k: abs(v.cost) * (v.gap or 0.0) for k, v in cache.values.items()}
+    orders = [o for b in blocks for o in b]
+    joined, before = order_parts(members, orders, lambda c: gap[c] if c else 0.0)
+    expected = solver_margin(joined, before, np.array([gap[(a,)] for a in members]))
+    assert [game.solver_margin[a] for a in members] == pytest.approx(list(expected))
+    assert expected.max() > 0  # MILP values proven to a gap, not to the penny
 
 
 # --------------------------------------------------------------------------- memberships

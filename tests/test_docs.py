@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import run_optimise
 
-from optimiser import compare, guarantee, investment, outputs, scenarios, stress, sufficiency
+from optimiser import columns, contract_forms, guarantee, outputs, scenarios
 from optimiser.schema import TABLES, Policy
 from optimiser.template import ColumnDoc, column_docs
 
@@ -31,24 +31,17 @@ DOC_CITATION = re.compile(r"docs/model\.md\s+sections?\s+(\d+(?:\.\d+)?)"
 OWN_CITATION = re.compile(r"\bsections?\s+(\d+(?:\.\d+)?)"
                           r"(?:\s*(?:-|–|and|to)\s*(\d+(?:\.\d+)?))?")
 
-#: the result files' columns as the code defines them, by their label in the doc
+#: the result files' columns as the code defines them, by their label in the doc: every file
+#: declared in ``optimiser.columns``, then the summaries' keys and guarantee's files
 OUTPUT_COLUMNS = {
-    "assignment.csv": outputs.ASSIGNMENT_COLUMNS,
-    "authorities.csv": outputs.AUTHORITY_COLUMNS,
-    "providers.csv": outputs.PROVIDER_COLUMNS,
-    "gaps.csv": outputs.GAP_COLUMNS,
+    **{name: file.names for name, file in columns.FILES.items()},
     "summary.json": outputs.SUMMARY_KEYS,
     "summary.json totals": outputs.TOTALS_KEYS,
     "summary.json fairness": outputs.FAIRNESS_KEYS,
-    "sufficiency.csv": sufficiency.SUFFICIENCY_COLUMNS,
-    "investment.csv": investment.INVESTMENT_COLUMNS,
-    "stress.csv": stress.STRESS_COLUMNS,
-    "compare.csv": compare.COMPARE_COLUMNS,
-    "members.csv": compare.MEMBER_COLUMNS,
-    "shapley.csv": compare.SHAPLEY_COLUMNS,
     "guarantee.csv": guarantee.GUARANTEE_COLUMNS,
     "scenarios.csv": scenarios.SCENARIO_COLUMNS,
     "guarantee_summary.json": guarantee.SUMMARY_KEYS,
+    "contract_forms.csv": contract_forms.CONTRACT_FORM_COLUMNS,
 }
 
 

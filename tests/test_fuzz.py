@@ -30,7 +30,7 @@ from pathlib import Path
 import openpyxl
 import yaml
 from click.testing import CliRunner
-from conftest import EXAMPLE
+from conftest import EXAMPLE, unwrapped
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -73,7 +73,7 @@ def check(result, files, where: tuple[str, ...] = ()) -> int:
         for problem in problems:
             assert named(problem.split(":")[0].split(",")[0].split(" (")[0]), problem
         for text in where:
-            assert text in result.output, f"{text!r} not in:\n{result.output}"
+            assert text in unwrapped(result.output), f"{text!r} not in:\n{result.output}"
     else:
         assert not where, f"expected {where} but it validated:\n{result.output}"
     return result.exit_code

@@ -43,6 +43,7 @@ from scipy import stats
 
 from cli import main
 from models.guarantee import build_extensive_form, build_second_stage, scenario_figures
+from models.plan import read_plan
 from optimiser.errors import InputError
 from optimiser.guarantee import (
     GUARANTEE_COLUMNS,
@@ -56,7 +57,6 @@ from optimiser.guarantee import (
 )
 from optimiser.loading import load_instance
 from optimiser.market import build_market
-from optimiser.plan import read_plan
 from optimiser.run import run
 from optimiser.scenarios import (
     SCENARIO_COLUMNS,

@@ -342,7 +342,7 @@ def zip_with_sheet(source: Path, target: Path, sheet_xml: bytes, part: str) -> P
 
 def sheet_part(book: Path, title: str) -> str:
     workbook = openpyxl.load_workbook(book, read_only=True)
-    return workbook[title]._worksheet_path  # noqa: SLF001
+    return workbook[title]._worksheet_path
 
 
 SHEET = (b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'

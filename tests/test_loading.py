@@ -14,6 +14,7 @@ import openpyxl
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import unwrapped
 
 from cli import main
 from optimiser.errors import InputError
@@ -129,8 +130,9 @@ def assert_rejected(path, *expected: str) -> None:
     assert result.exit_code == 2, result.output
     assert isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output
+    shown = unwrapped(result.output)
     for text in expected:
-        assert text in result.output, f"{text!r} not in CLI output:\n{result.output}"
+        assert text in shown, f"{text!r} not in CLI output:\n{result.output}"
 
 
 def without_source(instance):

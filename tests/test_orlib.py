@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from orlib import read_cap
 
+from models.plan import Plan, read_plan
 from models.voices import solve_consortium
 from optimiser.errors import InputError
 from optimiser.market import build_market
-from optimiser.orlib import read_cap
-from optimiser.plan import Plan, read_plan
 from optimiser.run import run, solver_for
 
 DATA = Path(__file__).parent / "data" / "orlib-cap"

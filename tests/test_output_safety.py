@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE, OPTIMISE, run_optimise
+from conftest import EXAMPLE, OPTIMISE, run_optimise, unwrapped
 
 from optimiser import writers
 from optimiser.destination import MARKER
@@ -41,7 +41,7 @@ def refused(result: subprocess.CompletedProcess, *words: str) -> None:
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     for word in words:
-        assert word in result.stderr, (word, result.stderr)
+        assert word in unwrapped(result.stderr), (word, result.stderr)
     assert "results written" not in result.stdout
 
 

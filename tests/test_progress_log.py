@@ -58,3 +58,34 @@ def test_progress_bar_on_a_terminal_unless_quiet(tmp_path, monkeypatch, quiet):
     shown = screen.getvalue()
     assert ("solving: baselines alone" in shown) is not quiet
     assert ("writing report.html" in shown) is not quiet
+
+
+def test_stress_shows_the_common_bar_on_a_terminal(tmp_path, monkeypatch):
+    """Stress draws the same bar as every command (``optimiser.executor.ProgressBar``):
+    its scenarios counted as solves, with the time left."""
+    screen = io.StringIO()
+    monkeypatch.setattr(cli, "console", Console(file=screen, force_terminal=True, width=120))
+    args = ["stress", str(EXAMPLE), "--n-1", "1", "--workers", "1", "--out", str(tmp_path / "s")]
+    result = CliRunner().invoke(cli.main, args)
+    assert result.exit_code == 0, result.output
+    shown = screen.getvalue()
+    assert "stress: solving the base plan" in shown
+    assert "solves," in shown and "left" in shown
+
+
+def test_one_progress_bar_implementation():
+    """Only ``optimiser.executor`` builds a rich progress display; every command's bar (stages,
+    solves, scenarios) is that one."""
+    import ast
+    from pathlib import Path
+
+    root = Path(cli.__file__).parent
+    builders = sorted(
+        str(path.relative_to(root))
+        for path in [root / "cli.py", *(root / "optimiser").rglob("*.py")]
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom) and node.module == "rich.progress"
+        and any(alias.name == "Progress" for alias in node.names)
+    )
+    assert builders == ["optimiser/executor.py"]
+

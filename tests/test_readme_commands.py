@@ -92,10 +92,10 @@ def _commands_in(text: str) -> list[str]:
 def readme_commands(text: str) -> list[str]:
     """Every command the README shows, in order, once each."""
     commands = []
-    for block in re.findall(r"^```[^\n]*\n(.*?)^```", text, flags=re.S | re.M):
+    for block in re.findall(r"^```[^\n]*\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE):
         for line in block.splitlines():
             commands += _commands_in(line.removeprefix("$ "))
-    prose = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.DOTALL | re.MULTILINE)
     for span in re.findall(r"(?<!`)`([^`]+)`(?!`)", prose):
         commands += _commands_in(span)
     return list(dict.fromkeys(commands))
@@ -172,7 +172,7 @@ def help_text(*subcommand: str) -> str:
 
 @pytest.mark.parametrize("subcommand", SUBCOMMANDS)
 def test_every_option_the_readme_gives_exists(subcommand):
-    assert re.search(rf"^\s+{subcommand}\b", help_text().split("Commands:")[1], re.M)
+    assert re.search(rf"^\s+{subcommand}\b", help_text().split("Commands:")[1], re.MULTILINE)
     given = {o for c in COMMANDS if shlex.split(c)[1] == subcommand for o in options(c)}
     missing = sorted(o for o in given
                      if not re.search(rf"{re.escape(o)}\b", help_text(subcommand)))

@@ -1,7 +1,7 @@
 """The production MILP against an independent reference build, and docs/model.md section 5
 properties.
 
-(a) ``models.framework`` (multiple-choice tiers, built in bulk) and ``models.reference`` (big-M
+(a) ``models.framework`` (multiple-choice tiers, built in bulk) and ``reference_model`` (big-M
     tiers, built term by term with PuLP) reach the same optimal objective on random instances.
 (b) Under ``baseline_capacity: shared`` with no contract costs and no guarantee tiers, individual
     rationality keeps every member whole (docs/model.md section 5).
@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 from conftest import write_instance
 from random_instances import instance_tables, random_instance
+from reference_model import solve_reference
 
 from models.baseline import standalone_costs
-from models.reference import solve_reference
+from models.plan import read_plan
 from models.voices import solve_consortium
 from optimiser.loading import load_instance
 from optimiser.market import build_market
-from optimiser.plan import read_plan
 from optimiser.run import run, solver_for
 from optimiser.tables import authority_table, summary
 
@@ -131,7 +131,7 @@ def test_integer_places_agree_through_highs(seed, members):
 
 
 def rounding_slack(plan, authority: str) -> float:
-    """Bound on how far rounding places to 6 decimals (``optimiser.plan``) moves cost_a: each
+    """Bound on how far rounding places to 6 decimals (``models.plan``) moves cost_a: each
     place of an arc the solver used moves by at most 5e-7, at its fee plus non-fee cost, and
     the need's unmet places (demand minus placed) by as much, at the emergency price."""
     arcs = plan.arcs[(plan.arcs["authority"] == authority)]

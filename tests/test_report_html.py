@@ -288,7 +288,7 @@ def test_guarantee_report_states_the_recommendation(guarantee_results):
     assert f"it saves {money(float(best['saving']))} a year on average" in words
     assert fetches(page) == [] and 'src="data:image/png;base64,' in page  # the chart, inside
     book = openpyxl.load_workbook(guarantee_results / "report.xlsx")
-    assert book.sheetnames == ["Summary", "Options", "Scenarios", "Policy"]
+    assert book.sheetnames == ["Summary", "Options", "Contract forms", "Scenarios", "Policy"]
     header = [c.value for c in book["Options"][1]]
     from optimiser.reports.xlsx import plain
 

@@ -19,6 +19,7 @@ from optimiser.shapley import (
     block_orders,
     half_width_words,
     parse_precision,
+    rotations_per_block,
     sample,
 )
 
@@ -49,6 +50,37 @@ def test_every_block_is_efficient_and_the_mean_over_seeds_is_unbiased(estimator)
     means = np.array(means)
     spread = means.std(axis=0, ddof=1) / np.sqrt(len(means))
     assert (np.abs(means.mean(axis=0) - EXACT) <= 4 * spread + 1e-9).all()
+
+
+@pytest.mark.parametrize("estimator", ["rotation", "rotation-antithetic"])
+@pytest.mark.parametrize("rotations", [1, 2, 3])
+def test_a_block_of_some_rotations_is_efficient_and_unbiased(estimator, rotations):
+    """m of the 7 rotations (what a block takes beyond 11 members): every order is still a
+    uniformly random one, so the block mean is unbiased and sums to c(N)."""
+    means = []
+    for seed in range(400):
+        orders = block_orders(len(MEMBERS), 0, seed, estimator, rotations)
+        assert len(orders) == rotations * (2 if estimator.endswith("antithetic") else 1)
+        block = block_means(MEMBERS, orders, cost)
+        assert block.sum() == pytest.approx(cost(MEMBERS))
+        means.append(block)
+    means = np.array(means)
+    spread = means.std(axis=0, ddof=1) / np.sqrt(len(means))
+    assert (np.abs(means.mean(axis=0) - EXACT) <= 4 * spread + 1e-9).all()
+
+
+def test_beyond_eleven_members_a_block_takes_evenly_spaced_rotations():
+    # all n rotations while their n(n - 1) windows fit 120 values; then 120 // (2(n - 1))
+    assert [rotations_per_block(n) for n in (2, 10, 11, 12, 24, 61, 62)] == \
+        [2, 10, 11, 5, 2, 1, 1]
+    orders = block_orders(24, 0, 4)
+    assert len(orders) == 4  # 2 rotations and their reverses
+    first = orders[0]
+    assert np.array_equal(orders[1], np.roll(first, -12))  # spaced half the order apart
+    assert np.array_equal(orders[2], first[::-1])
+    members = tuple(f"M{i:02d}" for i in range(24))
+    from optimiser.shapley import block_coalitions
+    assert len(block_coalitions(members, orders)) <= 2 * 2 * 23
 
 
 def test_a_rotation_block_holds_each_member_once_at_every_position():
@@ -125,7 +157,7 @@ def test_cli_precision_in_words_on_screen_and_in_the_files(tmp_path):
     assert entry["shapley_precision"].startswith("± £") and entry["shapley_precision"].endswith(
         " at 95%")
     header = (out / "shapley.csv").read_text().splitlines()[0]
-    assert header.endswith(",half_width_95")
+    assert header.endswith(",half_width_95,solver_margin")
 
 
 @pytest.mark.parametrize("args, message", [
@@ -137,3 +169,18 @@ def test_cli_bad_precision_options_exit_2(tmp_path, args, message):
                           *args, timeout=120)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_joint_half_width_holds_for_all_members_at_once():
+    """Four blocks of three members: each member's 95% half-width is t(0.975, 3) standard
+    errors (3.182); the joint one, for all three at once, t(1 - 0.05 / 6, 3) (Bonferroni:
+    4.857), so that every member is inside in 95% of repetitions."""
+    from optimiser.shapley import estimate
+
+    means = [np.array([1.0, 2.0, 3.0]), np.array([2.0, 2.0, 5.0]), np.array([3.0, 4.0, 3.0]),
+             np.array([2.0, 4.0, 5.0])]
+    found = estimate(means, 6)
+    error = np.array(means).std(axis=0, ddof=1) / 2
+    assert found.half_width == pytest.approx(3.18245 * error, rel=1e-5)
+    assert found.joint_half_width == pytest.approx(4.85666 * error, rel=1e-5)
+    assert estimate(means[:1], 6).joint_half_width is None

@@ -30,7 +30,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, run_optimise
 
 HEADER = ["CHILD", "DECOM", "RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "DEC", "REC",

@@ -249,6 +249,24 @@ def test_workers_give_identical_results_in_order(tiny):
     assert csv_text(stress_table(one)) == csv_text(stress_table(two))
 
 
+def test_scenarios_run_on_the_common_pool_of_the_executor(tiny, monkeypatch):
+    """Stress has no process pool of its own: with workers its scenarios go through
+    ``optimiser.executor`` (the pool every command shares: spawned, Ctrl-C-safe workers)."""
+    from optimiser import executor
+
+    pooled = []
+    real = executor.TaskPool._map_local
+
+    def spy(pool, function, tasks, tick):
+        pooled.append((function.__name__, len(tasks), pool.workers))
+        return real(pool, function, tasks, tick)
+
+    monkeypatch.setattr(executor.TaskPool, "_map_local", spy)
+    outcome = stress(tiny, n_minus_1=2, demand=["+10%"], workers=2)
+    assert pooled == [("solve_scenario", 3, 2)]
+    assert [s.name for s in outcome.scenarios] == ["n-1:C", "n-1:R", "demand+10%"]
+
+
 def test_progress_is_reported_for_the_base_and_every_scenario(tiny):
     calls = []
     stress(tiny, n_minus_1=2, demand=["+10%"], progress=lambda *c: calls.append(c))
@@ -258,6 +276,7 @@ def test_progress_is_reported_for_the_base_and_every_scenario(tiny):
 
 
 def test_scenario_without_a_plan_is_reported_not_raised(tiny, monkeypatch):
+    from optimiser import figures
     from optimiser import stress as module
 
     real = module.run
@@ -268,6 +287,7 @@ def test_scenario_without_a_plan_is_reported_not_raised(tiny, monkeypatch):
         return real(instance, members, consortium)
 
     monkeypatch.setattr(module, "run", failing)
+    monkeypatch.setattr(figures, "run", failing)  # each scenario is planned there
     outcome = stress(tiny, fail=["R"], demand=["+10%"])
     assert outcome.failed == ["fail:R"]
     rows = rows_of(stress_table(outcome))
@@ -348,6 +368,7 @@ def test_files_are_deterministic(tiny):
 
 
 def test_cli_scenario_without_a_plan_writes_files_and_exits_1(tmp_path, monkeypatch):
+    from optimiser import figures
     from optimiser import stress as module
 
     real = module.run
@@ -358,6 +379,7 @@ def test_cli_scenario_without_a_plan_writes_files_and_exits_1(tmp_path, monkeypa
         return real(instance, members, consortium)
 
     monkeypatch.setattr(module, "run", failing)
+    monkeypatch.setattr(figures, "run", failing)  # each scenario is planned there
     out = tmp_path / "r"
     # one worker: the patched run solves in this process, not in a spawned one
     result = invoke("stress", EXAMPLE, "--fail", "F2", "--demand", "+10%", "--out", out,

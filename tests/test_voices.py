@@ -15,9 +15,9 @@ from random_instances import random_instance
 
 from models.baseline import standalone_costs
 from models.framework import build_framework_model, set_objective
+from models.plan import read_plan
 from models.voices import solve_consortium
 from optimiser.market import build_market
-from optimiser.plan import read_plan
 from optimiser.run import run, solver_for
 
 SEEDS = range(40)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -225,6 +225,8 @@ def build_tables(region: Region, folder: Path, assumptions: Assumptions,
                       ", ".join(sorted(set(own_demand["authority"])))))
     if region.market == "block":
         demand = block_fit_demand(demand, assumptions.thames_valley_block_fit_share)
+        region, stay_facts = with_mean_stay(region, chosen, folder, assumptions)
+        facts += stay_facts
     builder = build_block_market if region.market == "block" else build_supply
     market, supply_facts = builder(region, chosen, demand, folder, assumptions)
     types = pd.DataFrame([{
@@ -244,6 +246,24 @@ def build_tables(region: Region, folder: Path, assumptions: Assumptions,
     tables = {"placement_types": types, "authorities": authorities, "demand": demand,
               **market, "substitutions": substitutions, "consortia": consortia}
     return Tables(region, {k: v for k, v in tables.items() if len(v)}, facts + supply_facts)
+
+
+def with_mean_stay(region: Region, chosen: pd.DataFrame, folder: Path,
+                   assumptions: Assumptions) -> tuple[Region, list[tuple[str, str]]]:
+    """``region`` with policy ``mean_stay_years`` (outcome-linked payment, `optimise
+    guarantee`): the first consortium's mean time in care by Little's law, its children looked
+    after at 31 March over the children leaving care in the year, pooled over its members."""
+    members = chosen[chosen["name"].isin(next(iter(region.consortia.values())))]["gss_code"]
+    stock = sources.looked_after(folder, assumptions.year).set_index("gss_code")["children"]
+    flow = sources.leaving_care(folder, assumptions.year).set_index("gss_code")["leaving"]
+    looked_after, leaving = stock.reindex(members).sum(), flow.reindex(members).sum()
+    years = round(float(looked_after / leaving), 6)
+    name = next(iter(region.consortia))
+    facts = [(f"{name}: children looked after at 31 March {assumptions.year} / leaving care "
+              "in the year (DfE)", f"{looked_after:,.0f} / {leaving:,.0f}"),
+             (f"{name}: mean time in care (Little's law; policy mean_stay_years)",
+              f"{years:g} years")]
+    return replace(region, policy={**region.policy, "mean_stay_years": years}), facts
 
 
 def block_fit_demand(demand: pd.DataFrame, share: float) -> pd.DataFrame:

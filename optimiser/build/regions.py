@@ -113,6 +113,23 @@ THAMES_VALLEY_REGION = Region(
         "its guaranteed places, so it sells nothing outside its contract (README, Guarantee)."),
         ("Bedford is an instance authority but not a member of the 'Thames Valley' consortium; "
         "`--consortium 'Thames Valley with Bedford'` runs the later membership."),
+        ("Contract forms (`optimise guarantee`, docs/model.md section 9.4): outcome-linked "
+        "payment needs a length-of-stay distribution. Policy `mean_stay_years` is the Thames "
+        "Valley members' mean time in care by Little's law (children looked after at 31 March "
+        "2024 over children leaving care in the year, DfE, above), with an exponential stay. "
+        "The same figure sets how far one year's demand persists into the next for the soft "
+        "block's review: with arrivals as a Poisson process and exponential stays, the number "
+        "in care a year apart has correlation exp(-1 / 2.46993) = 0.667 (the steady-state "
+        "M/M/inf autocorrelation; docs/model.md section 9.4). "
+        "It is time in care, used as a proxy for time in a placement: placements are shorter "
+        "(children move between placements within one period in care), so more of a "
+        "placement's days fall in the schedule's early, fully paid bands than assumed here; "
+        "the expected payment is understated and the provider's loss overstated. The "
+        "provider's margin (policy `provider_margin`, default 22.6%) is the Competition and "
+        "Markets Authority's average operating profit margin of the largest children's homes "
+        "providers (Children's social care market study, final report, March 2022; 19.4% for "
+        "the largest fostering agencies); a place held open costs the provider as much as a "
+        "used one (`provider_fixed_cost_share` 1: staffing), an assumption."),
     ),
 )
 

@@ -74,6 +74,19 @@ def looked_after(sources: Path, year: int) -> pd.DataFrame:
         columns={"new_la_code": "gss_code"})
 
 
+def leaving_care(sources: Path, year: int) -> pd.DataFrame:
+    """Children ceasing to be looked after in the year to 31 March of ``year`` per authority
+    (DfE, same file as :func:`looked_after`), by GSS code: the flow that, beside the stock,
+    gives the mean time in care (Little's law)."""
+    table = pd.read_csv(sources / "dfe_cla_by_la_2020_2024.csv", encoding="utf-8-sig",
+                        dtype=str)
+    table = table[(table["time_period"] == str(year))
+                  & (table["geographic_level"] == "Local authority")
+                  & (table["population_count"] == "Children ceasing to be looked after each year")]
+    table = table.assign(leaving=table["number"].map(number))
+    return table[["new_la_code", "leaving"]].rename(columns={"new_la_code": "gss_code"})
+
+
 def national_placements(sources: Path, year: int) -> dict[str, float]:
     """England's looked-after children at 31 March by placement (DfE characteristic -> count)."""
     table = pd.read_csv(sources / "dfe_national_cla_by_characteristics.csv",

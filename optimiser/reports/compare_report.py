@@ -28,6 +28,7 @@ from optimiser.reports.html import (
     strong,
     table,
 )
+from optimiser.shapley import solver_margin_words
 
 ALONE = "alone"
 FLAG_WORDS = {"low_saving": "low saving", "less_local": "less local"}
@@ -191,8 +192,10 @@ def consortium(run: CompareFiles, entry: dict, number: int) -> Section:
                      f.pct(f.number(m.get("saving_pct"))),
                      "–" if not m.get("need_distance") else f"{float(m['need_distance']):.2f}",
                      Cell(", ".join(flags), "flag" if flags else None)])
+    margin = ("" if entry.get("shapley_solver_margin") is None else " " + _sentence(
+        solver_margin_words(entry["shapley_method"], entry["shapley_solver_margin"])))
     return Section(f"consortium-{number}", f"{name}: who gains what", [
-        paragraph(f"Shapley values {how}."),
+        paragraph(f"Shapley values {how}.{margin}"),
         figure(svg, "Each member's saving: its Shapley value (a fair share by its "
                "contribution to every group), what the plan gives it, and a least-core split.",
                f"savings of {name}"),
@@ -234,3 +237,6 @@ def glossary() -> Section:
               "consortium's (0 the same mix of placement types, 1 nothing in common).")]),
     ])])
 
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]

@@ -38,26 +38,33 @@ def value(cell: str | None) -> float:
     return 0.0 if found is None else found
 
 
+def _minus(amount: float, text: str) -> str:
+    """``text`` (money without a sign) with a minus when ``amount`` is negative and the text
+    shows a figure other than zero: -£3, never -£0 (-0.5 shows as £0, as -0.4 does)."""
+    return ("-" if amount < 0 and any(c in "123456789" for c in text) else "") + text
+
+
 def money(amount: float | None) -> str:
     """£1,234,567 (whole pounds; minus before the sign)."""
     if amount is None:
         return "–"
-    pounds = round(amount)
-    return f"{'-' if pounds < 0 else ''}£{abs(pounds):,}"
+    return _minus(amount, f"£{abs(round(amount)):,}")
 
 
 def money_short(amount: float | None) -> str:
     """£45.8m, £250k, £900: for headlines and chart labels."""
     if amount is None:
         return "–"
-    sign, size = ("-" if amount <= -0.5 else ""), abs(amount)
+    size = abs(amount)
     if round(size, -5) >= 1e6:
-        return f"{sign}£{size / 1e6:,.1f}m"
-    if round(size, -2) >= 1e4:
-        return f"{sign}£{size / 1e3:,.0f}k"
-    if round(size) >= 1e3:
-        return f"{sign}£{size / 1e3:,.1f}k"
-    return f"{sign}£{size:,.0f}"
+        text = f"£{size / 1e6:,.1f}m"
+    elif round(size, -2) >= 1e4:
+        text = f"£{size / 1e3:,.0f}k"
+    elif round(size) >= 1e3:
+        text = f"£{size / 1e3:,.1f}k"
+    else:
+        text = f"£{size:,.0f}"
+    return _minus(amount, text)
 
 
 def shown(value: float, digits: int = 0) -> float:

@@ -53,7 +53,8 @@ class GuaranteeFiles:
 def guarantee_html(instance: Instance, files: dict[str, str | bytes]) -> str:
     """report.html of a guarantee analysis."""
     run = GuaranteeFiles(instance, files)
-    sections = [headline(run), options(run), saa(run), demand(run), notes(run)]
+    sections = [headline(run), options(run), contract_forms(run), saa(run), demand(run),
+                notes(run)]
     mode = "a sweep of options" if run.summary["mode"] == "sweep" else \
         "the sample average approximation (SAA)"
     settings = run.summary["settings"]
@@ -83,9 +84,9 @@ def headline(run: GuaranteeFiles) -> Section:
         Card("Expected saving", f.money_short(saving), "a year against no guarantee",
              "good" if saving > 0 else "bad" if saving < 0 else ""),
         Card("Void places", f.places(f.number(best["expected_void_places"])),
-             f"expected; paid for but unused in {f.share(f.number(best['p_void']), 0)} of "
+             f"expected; paid for but unused in {f.share(f.number(best['p_void']))} of "
              "years", "warn" if f.value(best["expected_void_places"]) > 0 else ""),
-        Card("Unmet demand", f.share(f.number(best["p_unmet"]), 0),
+        Card("Unmet demand", f.share(f.number(best["p_unmet"])),
              "of years need an emergency placement"),
     ]
     text = [(f"The recommended option, {best['option']}, has the least "
@@ -110,9 +111,12 @@ def headline(run: GuaranteeFiles) -> Section:
 
 
 def options(run: GuaranteeFiles) -> Section:
+    worst = 1 - run.summary["settings"]["risk_level"]
     parts: list[Markup] = [paragraph(
         "Every option is costed on the same demand scenarios, so differences between options "
-        "are not noise of the sample. Void: guaranteed places paid for but not used.")]
+        "are not noise of the sample. Void: guaranteed places paid for but not used. CVaR "
+        f"(conditional value at risk): the average cost of the worst {f.share(worst, 0)} of "
+        "years.")]
     if isinstance(run.png, bytes):
         source = "data:image/png;base64," + base64.b64encode(run.png).decode("ascii")
         caption = ("Expected saving against no guarantee with the 5-95% band of scenarios "
@@ -146,6 +150,79 @@ def options(run: GuaranteeFiles) -> Section:
     return Section("options", "Options", parts)
 
 
+def contract_forms(run: GuaranteeFiles) -> Section | None:
+    """The forms beside the reference block, costed on the same scenarios, with the provider's
+    margin under each (``optimiser.contract_forms``)."""
+    forms = run.summary.get("contract_forms")
+    if not forms:
+        return None
+    ref, review, provider = forms["reference"], forms["review"], forms["provider"]
+    columns = [Column("contract form"), Column("guaranteed places", True),
+               Column("expected cost", True, "the consortium's, £ a year"),
+               Column("95% interval", True), Column("against the block", True),
+               Column("provider's margin", True, "expected payments less costs, £ a year"),
+               Column("margin share", True, "margin as a share of the payments"),
+               Column("years at a loss", True, "share of scenarios with a negative margin")]
+    body = []
+    for r in forms["forms"]:
+        interval = ("–" if r["expected_cost_ci_low"] is None else
+                    f"{f.money(r['expected_cost_ci_low'])} to "
+                    f"{f.money(r['expected_cost_ci_high'])}")
+        flagged = r["loss_flag"]
+        body.append([Cell(r["form"] + (" (provider at risk)" if flagged else ""),
+                          "warn" if flagged else None),
+                     f.places(r["guaranteed_places"], 2), f.money(r["expected_cost"]),
+                     interval, f.money(r["against_block"]), f.money(r["provider_margin"]),
+                     f.share(r["provider_margin_pct"]),
+                     Cell(f.share(r["p_provider_loss"]), "warn" if flagged else None)])
+    stay = ", ".join(_band_text(b) for b in forms["schedule"])
+    text = [
+        paragraph(f"The reference is {ref['option']}: {ref['provider']} guarantees "
+                  f"{ref['guaranteed_places']} places at {f.money(ref['block_price_year'])} a "
+                  f"place a year ({f.money(ref['list_fee_year'])} at list price). Each form is "
+                  "costed on the same demand scenarios. Block: the guaranteed places are paid "
+                  "for whether used or not. Soft block: the guarantee is re-set every year, "
+                  f"between {review['low']} and {review['high']} places, to the previous "
+                  "year's use" + _persistence(review) + ". Outcome-linked: no guarantee; each child's place is paid at a "
+                  "share of the list fee that falls with the length of the stay. Spot: no "
+                  "contract at all."),
+        paragraph(f"Outcome-linked schedule: {stay}; on average "
+                  f"{f.share(forms['payment_factor'])} of the list fee"
+                  + (f", with {f.share(forms['outcome_share'], 0)} of it paid only on a good "
+                     f"outcome (probability {f.share(forms['outcome_probability'], 0)})"
+                     if forms["outcome_share"] else "")
+                  + f". Length of stay: {forms['stay']}. This is time in care, used for time "
+                  "in a placement: placements are shorter, so the later, lower-paid bands are "
+                  "reached less often than assumed and the payment is somewhat understated."),
+        table(columns, body),
+        paragraph(f"The provider's cost of a place is its list fee less a "
+                  f"{f.share(provider['margin'])} margin ({f.money(provider['cost_year'])} a "
+                  f"year; Competition and Markets Authority, 2022); "
+                  f"{f.share(provider['fixed_cost_share'], 0)} of it is paid for every place "
+                  "held open, used or not (staffing). A form is marked when the provider makes "
+                  f"a loss in more than {f.share(provider['loss_share'], 0)} of years: a "
+                  "provider that loses money may leave the market, as one of Kansas's did."),
+    ]
+    return Section("contract-forms", "Contract forms", text)
+
+
+def _persistence(review: dict) -> str:
+    """How the soft block's previous year relates to this year (docs/model.md 9.4)."""
+    rho = review.get("year_correlation")
+    if rho is None:
+        return ""
+    return (f" (children stay in care for years, so demand persists: a year and the year "
+            f"before are correlated {rho:.2f}, exp(-1 / mean stay in years))")
+
+
+def _band_text(band: dict) -> str:
+    """"6-12 months: 66% of the fee (14.9% of days)"."""
+    months = (f"{band['from_months']:g}+" if band["to_months"] is None
+              else f"{band['from_months']:g}-{band['to_months']:g}")
+    return (f"{months} months: {f.share(band['share_of_fee'], 0)} of the fee "
+            f"({f.share(band['stay_share'])} of days)")
+
+
 def saa(run: GuaranteeFiles) -> Section | None:
     stats = run.summary.get("saa")
     if not stats:
@@ -168,14 +245,15 @@ def saa(run: GuaranteeFiles) -> Section | None:
              "on an independent sample"),
         line("optimality gap", stats.get("gap"), "how far the recommended plan may be from "
              "the best"),
-        line("value of the stochastic solution", run.summary.get("vss"), "what planning for "
-             "uncertainty saves against planning for expected demand"),
-        line("value of perfect information", run.summary.get("evpi"), "what knowing each "
-             "year's demand in advance would save"),
+        line("value of the stochastic solution (VSS)", run.summary.get("vss"),
+             "what planning for uncertainty saves against planning for expected demand"),
+        line("expected value of perfect information (EVPI)", run.summary.get("evpi"),
+             "what knowing each year's demand in advance would save"),
     ]
     parts: list[Markup] = [
         paragraph(f"{len(stats['replications'])} independent samples of scenarios were each "
-                  "solved as one model; each distinct plan was then costed on a fresh sample."),
+                  "solved as one model (the sample average approximation, SAA); each distinct "
+                  "plan was then costed on a fresh sample."),
         table(columns, body)]
     explained = bound_above_plan(stats)
     if explained:

@@ -114,7 +114,7 @@ def footer(files: dict[str, str]) -> str:
 
 def headline(run: RunFiles) -> Section:
     t = run.totals
-    saving, unmet = t["saving"], t["unmet"]
+    saving, unmet = f.shown(t["saving"]), t["unmet"]  # a saving of £0 is neither good nor bad
     figures = [
         Card("Saving a year", f.money_short(saving), f"against {f.money_short(t['standalone_cost'])}"
              " commissioning alone", "good" if saving > 0 else "bad" if saving < 0 else ""),
@@ -137,7 +137,7 @@ def _headline_sentences(run: RunFiles) -> list[str]:
         (f"Commissioning together, the {members} members would spend "
         f"{f.money(t['annual_cost'])} a year on placements, against "
         f"{f.money(t['standalone_cost'])} if each commissioned alone: "
-        f"{'a saving' if t['saving'] >= 0 else 'an extra cost'} of "
+        f"{'a saving' if f.shown(t['saving']) >= 0 else 'an extra cost'} of "
         f"{f.money(abs(t['saving']))} ({f.pct(abs(t['saving_pct'] or 0))})."),
         (f"{f.whole(t['placed'])} of {f.whole(t['demand'])} places are placed with framework "
         f"providers; {f.whole(t['unmet'])} cannot be, and are bought as emergency placements."),
@@ -171,7 +171,7 @@ def _status_sentence(summary: dict) -> str:
 def _alerts(run: RunFiles) -> list[Markup]:
     notes = [f"{run.names.get(m['authority'], m['authority'])} pays {f.money(m['excess'])} a "
              "year more than it would alone: the consortium cannot keep it whole."
-             for m in run.summary["not_kept_whole"]]
+             for m in run.summary["not_kept_whole"] if m["excess"] > -WORSE_OFF]  # not "£0"
     notes += list(run.summary["warnings"])
     penalties = run.summary.get("penalties") or {}
     if (penalties.get("local_shortfall_places") or 0) >= SHOWN:

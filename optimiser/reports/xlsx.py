@@ -35,7 +35,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from optimiser import outputs
+from optimiser import columns, outputs
 from optimiser.reports.formats import rows as csv_rows
 
 MONEY = "£#,##0;-£#,##0"
@@ -47,34 +47,32 @@ WHOLE = "0"
 INDEX = "0.000"
 GENERAL = "General"
 
-#: number format by column name, over every result file's columns
+#: number format of each kind of column (``optimiser.columns``)
+KIND_FORMATS = {columns.MONEY: MONEY, columns.WEEKLY_PRICE: WEEKLY, columns.PERCENT: POINTS,
+                columns.SHARE: SHARE, columns.PLACES: PLACES, columns.KM: PLACES,
+                columns.COUNT: WHOLE, columns.INDEX: INDEX}
+#: declared columns shown as General for now (solver_margin is money; its £ format would
+#: change compare's workbook, which issue 17 keeps byte for byte)
+AS_GENERAL = {"solver_margin"}
+#: number format by column name: every declared result file's columns by their kind, then the
+#: keys of summaries and tables not declared there (summary.json, core.json, tiers)
 FORMATS: dict[str, str] = {
+    **{name: KIND_FORMATS[kind] for name, kind in columns.kind_by_name().items()
+       if kind in KIND_FORMATS and name not in AS_GENERAL},
     **dict.fromkeys((
-        "annual_cost", "standalone_cost", "saving", "annual_fees", "saving_per_place_year",
-        "resolve_saving", "coalition_cost_alone", "shapley_cost", "shapley_saving", "std_error",
-        "half_width_95", "marginal_value", "marginal_saving", "least_core_cost", "plan_cost", "plan_saving",
-        "excess", "void_cost", "price_of_fairness", "contract_cost_year", "cost_change",
-        "coalition_cost", "standalone_coalition_costs", "epsilon", "epsilon_bound",
-        "blocking_excess", "local_shortfall_cost", "shared_contract_costs", "shared_void_costs",
+        "excess", "void_cost", "price_of_fairness", "contract_cost_year", "coalition_cost",
+        "standalone_coalition_costs", "epsilon", "epsilon_bound", "blocking_excess",
+        "local_shortfall_cost", "shared_contract_costs", "shared_void_costs",
     ), MONEY),
-    **dict.fromkeys(("weekly_price", "price_assumed_weekly"), WEEKLY),
-    **dict.fromkeys(("saving_pct", "discount_pct", "price_of_fairness_pct", "min_saving_pct",
-                     "max_saving_pct"), POINTS),
-    **dict.fromkeys(("local_share", "utilisation", "local_share_alone", "local_target",
-                     "membership_local_target"), SHARE),
-    **dict.fromkeys((
-        "places", "demand", "placed", "unmet", "capacity", "tier_min_places", "void_places",
-        "local_capacity", "placed_local", "placed_out_of_area", "local_max_consortium",
-        "local_max_alone", "min_places", "volume", "distance_km", "local_shortfall_places",
-    ), PLACES),
-    **dict.fromkeys(("rank", "size", "saving_pct_rank", "samples", "members_count",
-                     "coalitions_solved", "iterations"), WHOLE),
-    **dict.fromkeys(("jain", "gini", "need_distance"), INDEX),
+    **dict.fromkeys(("price_of_fairness_pct", "min_saving_pct", "max_saving_pct"), POINTS),
+    **dict.fromkeys(("min_places", "volume", "local_shortfall_places"), PLACES),
+    **dict.fromkeys(("members_count", "coalitions_solved", "iterations"), WHOLE),
+    **dict.fromkeys(("jain", "gini"), INDEX),
 }
-#: columns that are text even when every value looks like a number (ids, names)
-TEXT = {"authority", "provider", "placement_type", "need", "served_by", "name", "kind", "owner",
-        "membership", "members", "consortium", "flags", "method", "status", "serves",
-        "bottleneck", "scenario", "figure", "key", "region", "id"}
+#: columns that are text even when every value looks like a number (ids, names): the declared
+#: text columns, and those of files not declared there
+TEXT = {name for name, kind in columns.kind_by_name().items() if kind == columns.TEXT} | {
+    "served_by", "owner", "figure", "key", "region", "id"}
 
 #: id columns that get a name column beside them, in a table without a name of its own
 NAME_COLUMNS = {"authority": "authority_name", "provider": "provider_name"}
@@ -84,12 +82,11 @@ TEXT |= set(NAME_COLUMNS.values())
 HEADER_WORDS = {"pct": "%", "km": "(km)", "mip": "MIP", "cvar": "CVaR", "saa": "SAA",
                 "vss": "VSS", "evpi": "EVPI", "ci": "CI", "std": "standard",
                 "p05": "5th percentile", "p50": "median", "p95": "95th percentile"}
-#: whole keys whose plain words are not those of their parts
-HEADERS = {"p_void": "Probability of void places", "p_unmet": "Probability of unmet demand",
-           "jain": "Jain's index", "gini": "Gini coefficient",
-           "saving_per_place_year": "Saving per place a year",
-           "resolve_saving": "Saving re-solved", "price_assumed_weekly": "Weekly price assumed",
-           "contract_cost_year": "Contract cost a year"}
+#: whole keys whose plain words are not those of their parts: the declared columns' headers,
+#: and those of keys not declared there
+HEADERS = {**columns.headers(), "p_void": "Probability of void places",
+           "p_unmet": "Probability of unmet demand", "jain": "Jain's index",
+           "gini": "Gini coefficient", "contract_cost_year": "Contract cost a year"}
 
 
 def plain(key: str) -> str:
@@ -382,7 +379,8 @@ def compare_workbook(files: dict[str, str],
 
 # --------------------------------------------------------------------------- guarantee
 
-GUARANTEE_SHEETS = {"guarantee.csv": "Options", "scenarios.csv": "Scenarios"}
+GUARANTEE_SHEETS = {"guarantee.csv": "Options", "contract_forms.csv": "Contract forms",
+                    "scenarios.csv": "Scenarios"}
 SAA_COLUMNS = ("replication", "status", "objective", "bound", "candidate")
 
 
@@ -412,7 +410,8 @@ def guarantee_summary(summary: dict) -> list[tuple[str, object, str]]:
 
 def guarantee_workbook(files: dict[str, str | bytes],
                        ids: dict[str, dict[str, str]] | None = None) -> bytes:
-    """report.xlsx of a guarantee analysis: Summary, Options, Scenarios, SAA, Policy."""
+    """report.xlsx of a guarantee analysis: Summary, Options, Contract forms, Scenarios, SAA,
+    Policy."""
     summary = json.loads(files["guarantee_summary.json"])
     text = {n: v for n, v in files.items() if isinstance(v, str)}
     saa = summary.get("saa") or {}

@@ -9,6 +9,12 @@ that never imports highspy: the parent saves its arrays to a ``.npz`` file, runs
 it is an out-of-process solver; Ctrl-C reaches the child too (same process group), and the
 temporary folder goes with the ``with`` block either way.
 
+The temporary folder (``optimise-ortools-<pid>-...``) is also removed when the process is
+stopped: SIGTERM or SIGHUP (a pool's workers are ended with SIGTERM, a closed terminal sends
+SIGHUP) end the child and remove the folder before the signal takes its course, and a worker
+whose command died removes it as it ends (``optimiser.parent_watch.at_end``). SIGKILL cannot be
+heard, so each process's first solve removes the folders of processes that no longer exist.
+
 SCIP runs single-threaded with its default random seed, so it is deterministic. OR-Tools
 reports a solve ended by SCIP's gap limit as optimal and one ended by the time limit with an
 incumbent as feasible, which is what our statuses mean.
@@ -16,15 +22,23 @@ incumbent as feasible, which is what our statuses mean.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import shutil
+import signal
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
+from optimiser import parent_watch
 from optimiser.errors import InputError, Problem
 from optimiser.program import LinearProgram
 from optimiser.solvers.base import (
@@ -67,15 +81,158 @@ def run_child(request: Path, answer: Path, timeout: float) -> str | None:
     """Solve ``request`` in a fresh interpreter, the plan to ``answer``; the failure, if any.
     ``-P`` keeps the script's folder off sys.path, where ortools.py would shadow the ortools
     package."""
-    try:
-        done = subprocess.run([sys.executable, "-P", str(CHILD), str(request), str(answer),
-                               str(os.getpid())],
-                              check=False, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return "OR-Tools did not stop at its time limit"
-    if done.returncode != 0 or not answer.exists():
-        return "OR-Tools failed: " + (done.stderr.strip().splitlines() or ["no output"])[-1]
+    command = [sys.executable, "-P", str(CHILD), str(request), str(answer), str(os.getpid())]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as child:
+        with _LOCK:
+            _CHILDREN.add(child)
+        try:
+            _, stderr = child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.communicate()
+            return "OR-Tools did not stop at its time limit"
+        except BaseException:  # Ctrl-C: the child goes with the command
+            child.kill()
+            raise
+        finally:
+            with _LOCK:
+                _CHILDREN.discard(child)
+    if child.returncode != 0 or not answer.exists():
+        return "OR-Tools failed: " + (stderr.strip().splitlines() or ["no output"])[-1]
     return None
+
+
+# --------------------------------------------------------------------------- temporary folders
+
+#: a solve's temporary folder: the prefix, then the id of the process that made it
+FOLDER_PREFIX = "optimise-ortools-"
+_OWNED_FOLDER = re.compile(rf"{FOLDER_PREFIX}(\d+)-[^-]+")
+#: signals after which the process ends, so its solves' folders and children go first
+STOPPING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
+                         if hasattr(signal, name))
+
+#: this process's solves in progress: their folders and solver children
+_FOLDERS: set[Path] = set()
+_CHILDREN: set[subprocess.Popen] = set()
+#: guards the two sets; re-entrant, as a signal handler runs on the thread it interrupts
+_LOCK = threading.RLock()
+_ending = False
+_swept = False
+
+
+def remove_solves_in_progress(ending: bool = True) -> None:
+    """End this process's solver children and remove its solves' temporary folders (the
+    process is being stopped). ``ending``: the process ends next, so no solve may start from
+    now on (an orphan's other threads run on until it ends, and would leave a new folder)."""
+    global _ending
+    with _LOCK:
+        _ending = _ending or ending
+        children, folders = list(_CHILDREN), list(_FOLDERS)
+    for child in children:
+        with contextlib.suppress(OSError):
+            child.kill()
+    for child in children:
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            child.wait(timeout=1)  # it writes nothing more into the folder once gone
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+parent_watch.at_end(remove_solves_in_progress)
+
+
+def sweep_stale_folders(parent: Path) -> list[Path]:
+    """Remove the temporary folders in ``parent`` whose process no longer exists (it was
+    killed outright, SIGKILL, and could not remove them); the folders removed. Folders of
+    another user, or without a process id (made by older versions), are left alone."""
+    removed = []
+    for folder in sorted(parent.glob(f"{FOLDER_PREFIX}*")):
+        found = _OWNED_FOLDER.fullmatch(folder.name)
+        if found is None or _running(int(found[1])) or not _mine(folder):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process (PermissionError), or no such check here
+        return True
+    return True
+
+
+def _mine(folder: Path) -> bool:
+    """A real folder (not a link) of this user."""
+    try:
+        info = folder.lstat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == getattr(os, "getuid", lambda: 0)()
+
+
+def _stopped(number: int, frame: object, previous: object) -> None:
+    """A stopping signal during a solve: clean up, then let the signal do what it did before."""
+    if callable(previous):  # a handler of the program's own: it decides whether to end
+        remove_solves_in_progress(ending=False)
+        previous(number, frame)
+        return
+    remove_solves_in_progress()
+    signal.signal(number, signal.SIG_DFL)
+    os.kill(os.getpid(), number)
+
+
+@contextlib.contextmanager
+def _cleaned_on_stopping_signals() -> Iterator[None]:
+    """While the block runs, a stopping signal removes this process's solves first. Only the
+    main thread may set handlers; a signal already ignored stays ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {n: signal.getsignal(n) for n in STOPPING_SIGNALS}
+    for number, handler in previous.items():
+        if handler not in (signal.SIG_IGN, None):
+            signal.signal(number, lambda n, f, p=handler: _stopped(n, f, p))
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            if handler not in (signal.SIG_IGN, None):
+                signal.signal(number, handler)
+
+
+def _new_folder(parent: Path) -> Path:
+    with _LOCK:
+        if not _ending:
+            folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-",
+                                           dir=parent))
+            _FOLDERS.add(folder)
+            return folder
+    while True:  # the process is ending (an orphan about to exit): it starts no other solve
+        time.sleep(60)
+
+
+@contextlib.contextmanager
+def solve_folder() -> Iterator[Path]:
+    """A temporary folder for one solve, named with this process's id, removed afterwards
+    and when the process is stopped. The first solve of a process sweeps stale folders."""
+    global _swept
+    parent = Path(tempfile.gettempdir())
+    if not _swept:
+        _swept = True
+        sweep_stale_folders(parent)
+    with _cleaned_on_stopping_signals():
+        folder = _new_folder(parent)
+        try:
+            yield folder
+        finally:
+            with _LOCK:
+                _FOLDERS.discard(folder)
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 class OrtoolsSolver:
@@ -87,8 +244,8 @@ class OrtoolsSolver:
         if not available():
             raise InputError(Problem("solver", "the ortools back-end needs OR-Tools: "
                                      "pip install 'optimise[ortools]'"))
-        with tempfile.TemporaryDirectory(prefix="optimise-ortools-") as folder:
-            request, answer = Path(folder) / "request.npz", Path(folder) / "result.npz"
+        with solve_folder() as folder:
+            request, answer = folder / "request.npz", folder / "result.npz"
             save_request(program, options, request)
             started = time.perf_counter()
             failure = run_child(request, answer, options.time_limit_s + GRACE_S)

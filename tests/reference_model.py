@@ -14,7 +14,9 @@ Why it exists
   aggregate big-M row per provider. Its LP relaxation is weak, which is what the multiple-choice
   form of the production model is measured against.
 
-It is **not used by the product**: no command, analysis or report imports it.
+It is **not used by the product**: no command, analysis or report imports it, and it lives with
+the tests (``tests/``, beside ``random_instances``), not in the installed packages; the
+benchmarks put ``tests/`` on their path to use it.
 
 Scope: the voice ``volume`` only (minimise the members' total cost plus penalties), with optional
 individual rationality given standalone costs, ``integer_places``, and a coalition of members

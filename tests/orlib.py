@@ -29,6 +29,9 @@ capacity >= 1 (closed capacity >= D - open capacity); opening it and moving r >=
 there changes the cost by at most f_max + r * (c_max - E) <= f_max + c_max - E < 0. Either way the
 plan is not optimal. (A price of only 10 x the per-unit cost would not do: one unit short can
 be cheaper to buy at such a price than a warehouse's fixed cost.) We use 10 x (f_max + c_max).
+
+Test and benchmark tooling, not a product module: it lives with the tests (``tests/``), and the
+benchmarks put ``tests/`` on their path to use it.
 """
 
 from __future__ import annotations
