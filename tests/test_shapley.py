@@ -156,6 +156,9 @@ def test_cli_precision_in_words_on_screen_and_in_the_files(tmp_path):
         "rotation-antithetic")
     assert entry["shapley_precision"].startswith("± £") and entry["shapley_precision"].endswith(
         " at 95%")
+    # all four members at once: a wider interval, said beside the per-member one
+    assert entry["shapley_precision_joint"].startswith("± £")
+    assert f"; all at once within {entry['shapley_precision_joint']}" in screen
     header = (out / "shapley.csv").read_text().splitlines()[0]
     assert header.endswith(",half_width_95,solver_margin")
 

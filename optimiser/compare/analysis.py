@@ -277,6 +277,8 @@ class Game:
     stopped: str | None = None  # why sampling stopped: samples, precision or time limit
     #: the most the solver's gap on the values can move each Shapley saving (solver_margin)
     solver_margin: dict[str, float] | None = None
+    #: the 95% half-width that holds for every member at once (Bonferroni), when sampled
+    joint_half_width: dict[str, float] | None = None
 
 
 def analyse(membership: Membership, figures: Figures, cache: CoalitionCache, exact_max: int,
@@ -345,7 +347,9 @@ def analyse(membership: Membership, figures: Figures, cache: CoalitionCache, exa
                 dict(zip(members, map(float, sampled.estimate.half_width))),
                 None if sampled is None else sampled.estimator,
                 None if sampled is None else sampled.stopped,
-                dict(zip(members, map(float, margin))))
+                dict(zip(members, map(float, margin))),
+                None if sampled is None or sampled.estimate.joint_half_width is None else
+                dict(zip(members, map(float, sampled.estimate.joint_half_width))))
 
 
 def _solver_margins(cache: CoalitionCache, members: Coalition, sampled: Sampled | None,
@@ -464,3 +468,10 @@ def precision_reached(game: Game) -> str | None:
     if game.half_width is None:
         return None
     return half_width_words(max(game.half_width.values()))
+
+
+def joint_precision_reached(game: Game) -> str | None:
+    """The same for every member at once ("± £90k at 95%"): the largest joint half-width."""
+    if game.joint_half_width is None:
+        return None
+    return half_width_words(max(game.joint_half_width.values()))

@@ -89,6 +89,8 @@ def _precision_line(entry: dict, options: dict) -> str:
     """How precise a sampled Shapley split is, in words: "... within ± £40k at 95%"."""
     text = (f"{escape(entry['consortium'])}: Shapley savings from {entry['samples']:,} sampled "
             f"orders, each within {entry['shapley_precision']} of the exact value")
+    if entry.get("shapley_precision_joint"):
+        text += f"; all at once within {entry['shapley_precision_joint']}"
     asked = options.get("precision")
     if asked is None:
         return text + "."

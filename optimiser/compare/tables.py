@@ -14,6 +14,7 @@ from optimiser.compare.analysis import (
     LOCAL_TOLERANCE,
     LOW_SAVING_FRACTION,
     CompareOutcome,
+    joint_precision_reached,
     precision_reached,
 )
 from optimiser.figures import Figures
@@ -232,6 +233,7 @@ def core_summary(outcome: CompareOutcome) -> dict:
             "samples": game.samples,
             "shapley_estimator": game.estimator,
             "shapley_precision": precision_reached(game),
+            "shapley_precision_joint": joint_precision_reached(game),
             "shapley_stopped": game.stopped,
             "shapley_solver_margin": (None if not game.solver_margin else
                                       _money(max(game.solver_margin.values()))),
