@@ -1,8 +1,9 @@
 """Do a code change's results stay byte-identical? Capture every result file (and the screen) of
 `optimise run` on the shipped instances, `optimise verify` of each run and `optimise stress
 instances/example` (--n-1 3 and two demand shocks, with 1 and with 2 workers) and `optimise
-compare` (every consortium of the example; north-west's "Cheshire and Warrington"), then compare
-two captures file by file.
+compare` (every consortium of the example; north-west's "Cheshire and Warrington") and `optimise
+guarantee` (SAA on the example and on thames-valley, and thames-valley's sweep of TV-BLOCK's
+0..30 places), then compare two captures file by file.
 
     python benchmarks/same_results.py capture /tmp/before      # on the old code
     python benchmarks/same_results.py capture /tmp/after       # on the new code
@@ -21,7 +22,7 @@ differ, if any. Every command runs in one fixed folder (TMPDIR/same-results, emp
 paths the outputs mention are the same in both captures. Screen output is captured with --quiet
 (no progress bar) and COLUMNS=80. The screens' and the summaries' solve times ("0.3 s",
 "seconds": 0.28) are the one thing compare lets differ; every other byte must match, report.html
-and report.xlsx included (neither embeds a time). About half a minute on 2 cores.
+and report.xlsx included (neither embeds a time). A few minutes on 2 cores (guarantee's SAA most).
 """
 
 from __future__ import annotations
@@ -45,6 +46,13 @@ STRESS = ("--n-1", "3", "--demand", "+20%", "--demand", "-10%:foster_standard")
 COMPARES = (
     ("example", "example", ()),
     ("north-west-cheshire", "north-west", ("--consortium", "Cheshire and Warrington")),
+)
+#: (capture folder, instance, extra arguments) of each `optimise guarantee` captured.
+GUARANTEES = (
+    ("example", "example", ()),
+    ("thames-valley", "thames-valley", ()),
+    ("thames-valley-sweep", "thames-valley",
+     ("--sweep", "--places", "TV-BLOCK=0..30", "--scenarios", "100")),
 )
 WORK = Path(tempfile.gettempdir()) / "same-results"
 
@@ -89,7 +97,13 @@ def capture(out: Path, code: Path | None = None, instances: Path = ROOT / "insta
              "--out", str(WORK / "compare" / folder)],
             screens / f"compare-{folder}.txt", code,
         )
-    for part in ("instances", "run", "stress", "compare"):
+    for folder, name, extra in GUARANTEES:
+        _optimise(
+            ["guarantee", str(WORK / "instances" / name), *extra, "--workers", "2", "--quiet",
+             "--out", str(WORK / "guarantee" / folder)],
+            screens / f"guarantee-{folder}.txt", code,
+        )
+    for part in ("instances", "run", "stress", "compare", "guarantee"):
         shutil.copytree(WORK / part, out / part)
 
 
@@ -113,7 +127,7 @@ def compare(before: Path, after: Path) -> int:
     compared = sum(1 for p in before.rglob("*") if p.is_file() and "instances" not in p.parts)
     found = [
         line
-        for part in ("run", "stress", "compare", "screens")
+        for part in ("run", "stress", "compare", "guarantee", "screens")
         for line in _differences(before / part, after / part)
     ]
     # Screens and summaries tell how long each solve took: the one figure allowed to differ.

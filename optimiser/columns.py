@@ -10,13 +10,14 @@ percent as 0-100 points (6), share as a 0-1 fraction (6), index in 0-1 (6), km (
 text and flags (``true``/``false``) are written as they are.
 
 Declared so far: run's files (assignment, authorities, providers, gaps, sufficiency,
-investment), stress's and compare's. guarantee's tables (guarantee.csv, contract_forms.csv,
-scenarios.csv) still round by column name (:data:`RUN_KINDS`), as do the demand files of
-``optimise demand``; an :class:`OutputFile` holds them as it holds these.
+investment), stress's, compare's and guarantee's (guarantee.csv, contract_forms.csv,
+scenarios.csv). The demand files of ``optimise demand`` still round by column name
+(:data:`RUN_KINDS`); an :class:`OutputFile` holds them as it holds these.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 PLACES_DP = 6
@@ -66,6 +67,21 @@ class OutputFile:
 
     def digits(self) -> dict[str, int | None]:
         return {c.name: c.digits for c in self.columns}
+
+    def rounded(self, row: dict) -> dict:
+        """``row`` with each declared column's figure rounded by its kind, as the CSV writes
+        it (for summaries that repeat a file's rows: the same figures in both)."""
+        digits = self.digits()
+        return {k: v if digits.get(k) is None else rounded(v, digits[k]) for k, v in row.items()}
+
+
+def rounded(value: float | None, digits: int) -> float | None:
+    """A figure rounded for a result file: None when undefined (None, NaN, infinite), and a
+    zero without its sign."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    result = round(float(value), digits)
+    return 0.0 if result == 0 else result
 
 
 def _file(name: str, *columns: tuple[str, ...]) -> OutputFile:
@@ -226,10 +242,90 @@ SHAPLEY = _file(
     ("solver_margin", MONEY, "the most the solver's gap can move the Shapley saving"),
 )
 
+# ----------------------------------------------------------------------------- optimise guarantee
+# Every figure over the evaluation sample (the sweep's scenarios), weighted by the scenarios'
+# probabilities; money in £ a year, places as children in placement at a time.
+
+GUARANTEE = _file(
+    "guarantee.csv",
+    ("option", TEXT, "its name"),
+    ("kind", TEXT, ("none, offered (a guarantee tier of the instance), range (a --places "
+                    "level), expected-value (the plan on expected demand) or candidate (an SAA "
+                    "replication's plan)")),
+    ("recommended", FLAG, "the least objective (sweep) or the chosen candidate (default mode)"),
+    ("provider", TEXT, "the guarantee's provider (blank unless the option has one guarantee)"),
+    ("placement_type", TEXT, "the guarantee's scope (blank: all the provider's offers)"),
+    ("guaranteed_places", PLACES, "the guarantee's places (several: their sum)"),
+    ("discount_pct", PERCENT, "the guarantee's discount (blank unless one guarantee)"),
+    ("commitments", TEXT, "every guarantee 'provider[:type] N places at D%' joined by '; '"),
+    ("contracts", COUNT, "providers contracted (where a contract is modelled)"),
+    ("scenarios", COUNT, "in the sample"),
+    ("failed_scenarios", COUNT, "without a plan (then the figures are blank)"),
+    ("expected_cost", MONEY, "E[C]"),
+    ("expected_cost_ci_low", MONEY, "its 95% interval (equal to it for an enumerated sample)"),
+    ("expected_cost_ci_high", MONEY, "the interval's top"),
+    ("saving", MONEY, "E[C_none - C] against no guarantee (same scenarios, paired)"),
+    ("saving_ci_low", MONEY, "its 95% interval"),
+    ("saving_ci_high", MONEY, "the interval's top"),
+    ("saving_p05", MONEY, "5% quantile of the scenario savings (the risk band)"),
+    ("saving_p95", MONEY, "95% quantile of the scenario savings"),
+    ("expected_void_places", PLACES, "guaranteed places unused"),
+    ("expected_void_cost", MONEY, "their payments"),
+    ("p_void", SHARE, "probability of any void place"),
+    ("expected_unmet_places", PLACES, "places bought at the emergency price"),
+    ("p_unmet", SHARE, "probability of any"),
+    ("cvar_cost", MONEY, "CVaR at the risk level: mean of the worst 1 - alpha of the costs"),
+    ("objective", MONEY, "(1 - w) expected_cost + w cvar_cost"),
+    ("expected_penalty", MONEY, "the local shortfall penalty within expected_cost"),
+    ("break_even_discount_pct", PERCENT, ("discount at which the saving is 0, placements "
+                                          "kept (blank unless one guarantee)")),
+)
+CONTRACT_FORMS = _file(
+    "contract_forms.csv",
+    ("form", TEXT, "block, soft block, outcome-linked or spot (no contract)"),
+    ("provider", TEXT, "the reference block's provider"),
+    ("method", TEXT, "solved (the model's own solves) or placements kept (repriced)"),
+    ("guaranteed_places", PLACES, "N, or the soft block's mean reviewed guarantee (blank: none)"),
+    ("expected_cost", MONEY, "the consortium's E[C]"),
+    ("expected_cost_ci_low", MONEY, "its 95% interval"),
+    ("expected_cost_ci_high", MONEY, "the interval's top"),
+    ("against_block", MONEY, "E[C - C_block], paired (negative: cheaper than the block)"),
+    ("provider_revenue", MONEY, "the provider's expected payments"),
+    ("provider_cost", MONEY, "its expected costs"),
+    ("provider_margin", MONEY, "provider_revenue - provider_cost"),
+    ("provider_margin_pct", SHARE, "provider_margin / provider_revenue"),
+    ("p_provider_loss", SHARE, "share of scenarios with a negative margin"),
+    ("loss_flag", FLAG, "p_provider_loss above provider_loss_share"),
+)
+SCENARIOS = _file(
+    "scenarios.csv",
+    ("authority", TEXT, "the member (blank: the total row)"),
+    ("name", TEXT, "the member's name"),
+    ("placement_type", TEXT, "the need"),
+    ("region", TEXT, "the need's region"),
+    ("expected_places", PLACES, "first contract year's mean"),
+    ("sd", PLACES, "first contract year's sd as used"),
+    ("distribution", TEXT, "poisson, negative_binomial, binomial or constant"),
+    ("planned_places", PLACES, "the mean over the contract's years"),
+    ("scenarios", COUNT, "in the evaluation sample"),
+    ("sample_mean", PLACES, "the sample's mean count"),
+    ("sample_sd", PLACES, "the sample's sd"),
+    ("p05", COUNT, "5% quantile of the sample's counts"),
+    ("p50", COUNT, "median count"),
+    ("p95", COUNT, "95% quantile"),
+    ("min", COUNT, "least count"),
+    ("max", COUNT, "largest count"),
+)
+
 RUN_FILES = (ASSIGNMENT, AUTHORITIES, PROVIDERS, GAPS, SUFFICIENCY, INVESTMENT)
+GUARANTEE_FILES = (GUARANTEE, CONTRACT_FORMS, SCENARIOS)
 #: every declared file by name
 FILES: dict[str, OutputFile] = {f.name: f for f in (*RUN_FILES, STRESS, COMPARE, MEMBERS,
-                                                    SHAPLEY)}
+                                                    SHAPLEY, *GUARANTEE_FILES)}
+#: the files report.xlsx formats by kind; guarantee's sheets keep their formats for now (by
+#: these names), so its workbook stays byte for byte what it was (issue 17)
+FORMATTED: tuple[OutputFile, ...] = tuple(f for f in FILES.values()
+                                          if f not in GUARANTEE_FILES)
 
 #: kind by column name over run's files: how tables not declared yet (guarantee's, the demand
 #: files) are rounded, as every table was before the declarations
@@ -241,11 +337,11 @@ def headers() -> dict[str, str]:
     return {c.name: c.header for f in FILES.values() for c in f.columns if c.header}
 
 
-def kind_by_name() -> dict[str, str]:
-    """Every declared column's kind by its name (report.xlsx formats columns by name);
-    a name declared with two kinds is an error."""
+def kind_by_name(files: tuple[OutputFile, ...] | None = None) -> dict[str, str]:
+    """Every declared column's kind by its name (report.xlsx formats columns by name), over
+    ``files`` (default: every declared file); a name declared with two kinds is an error."""
     kinds: dict[str, str] = {}
-    for file in FILES.values():
+    for file in FILES.values() if files is None else files:
         for c in file.columns:
             if kinds.setdefault(c.name, c.kind) != c.kind:
                 raise ValueError(f"{c.name} is {kinds[c.name]} and {c.kind}")

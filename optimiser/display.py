@@ -118,6 +118,12 @@ def cell_shown(cell: str, shown: Callable[[float], str]) -> str:
     return "" if cell == "" else shown(float(cell))
 
 
+def value_shown(value: float | None, shown: Callable[[float], str]) -> str:
+    """A figure of a JSON summary in a screen table: None (undefined) stays blank, a number is
+    written by ``shown`` (``optimiser.reports.formats``)."""
+    return "" if value is None else shown(value)
+
+
 def _money(value: float | None) -> str:
     return "" if value is None else money(value)
 

@@ -33,7 +33,7 @@ exactly the one above, whatever rho.
 are drawn, on the number of workers, or on the other streams. Stream 0 is the evaluation sample
 (and the sweep's); stream 1 + m is replication m of the sample average approximation.
 
-**The previous year** (for the soft block's review, ``optimiser.contract_forms``). Children
+**The previous year** (for the soft block's review, ``optimiser.guarantee.contract_forms``). Children
 stay in care for years, so a caseload persists: take arrivals as a Poisson process and stays as
 exponential with mean mu (``mean_stay_years``; Little's law: the number in care over the number
 leaving a year). The number in care is then the stationary M/M/inf queue: N(t + 1) is made of
@@ -58,6 +58,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from optimiser.columns import SCENARIOS
 from optimiser.errors import InputError, Problem
 from optimiser.market import Market
 
@@ -84,10 +85,8 @@ SCENARIOS_CSV = "scenarios.csv"
 #: negative_binomial, binomial or constant in the first year; planned_places: the mean over the
 #: contract's years (what the expected-value plan plans on). The rest describe the evaluation
 #: sample (the sweep's scenarios): sample_mean, sample_sd, p05, p50, p95, min, max of the counts.
-SCENARIO_COLUMNS = (
-    "authority", "name", "placement_type", "region", "expected_places", "sd", "distribution",
-    "planned_places", "scenarios", "sample_mean", "sample_sd", "p05", "p50", "p95", "min", "max",
-)
+#: Declared with their kinds in ``optimiser.columns``.
+SCENARIO_COLUMNS = SCENARIOS.names
 
 
 @dataclass(frozen=True)

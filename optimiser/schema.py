@@ -309,7 +309,7 @@ class Policy(Row):
         description="guarantee: yearly growth of expected demand (and of its sd) over the "
         "contract years, % a year",
     )
-    # `optimise guarantee`: contract forms beside the block (optimiser/contract_forms.py)
+    # `optimise guarantee`: contract forms beside the block (optimiser/guarantee/contract_forms.py)
     mean_stay_years: float | None = Field(
         None, gt=0, le=50,
         description="guarantee: mean length of a child's stay, years, for outcome-linked "

@@ -25,19 +25,19 @@ import pytest
 from conftest import REPO, run_optimise
 from scipy import stats
 
-from optimiser.contract_forms import (
-    CONTRACT_FORM_COLUMNS,
-    CONTRACT_FORMS_CSV,
-    payment_factor,
-    reviewed_guarantees,
-    schedule,
-)
 from optimiser.guarantee import (
     GUARANTEE_SUMMARY,
     Settings,
     guarantee,
     option_rows,
     summary,
+)
+from optimiser.guarantee.contract_forms import (
+    CONTRACT_FORM_COLUMNS,
+    CONTRACT_FORMS_CSV,
+    payment_factor,
+    reviewed_guarantees,
+    schedule,
 )
 from optimiser.loading import load_instance
 from optimiser.market import build_market

@@ -403,7 +403,7 @@ def test_kept_model_solves_equal_fresh_solves():
     (optimiser.recourse); every scenario's figures equal those of a program built and solved
     on its own."""
     from models.guarantee import FirstStage
-    from optimiser.guarantee import _range_instance, parse_places
+    from optimiser.guarantee.analysis import _range_instance, parse_places
     from optimiser.recourse import KeptRecourse, fresh_solve, keeps
     from optimiser.run import choose_members
     from optimiser.scenarios import draw, envelope

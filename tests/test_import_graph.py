@@ -21,14 +21,6 @@ MODEL_FOUNDATION = {
     "optimiser.program", "optimiser.outputs", "optimiser.solvers", "optimiser.solvers.base",
 }
 
-#: deferred imports closing loops in modules being reworked by others this session (issue 17
-#: part B: guarantee's report and contract forms read names from the analysis that imports
-#: them). Break them, then delete the line: every other edge is already loop-free.
-LOOPS_LEFT_TO_BREAK = {
-    ("optimiser.reports.guarantee_report", "optimiser.guarantee"),
-    ("optimiser.contract_forms", "optimiser.guarantee"),
-}
-
 
 def _module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
@@ -96,7 +88,6 @@ def test_the_graph_sees_the_imports_it_should():
 
 def test_no_module_imports_itself_through_others():
     graph = import_graph()
-    graph.remove_edges_from(LOOPS_LEFT_TO_BREAK)
     cycles = list(nx.simple_cycles(graph))
     assert cycles == [], "import loops: " + "; ".join(" -> ".join(c + c[:1]) for c in cycles)
 

@@ -69,6 +69,7 @@ PARSED_ONLY = {
 #: scripts: benchmarks (minutes to hours) and the instance build (tests/test_real_instances.py)
 SCRIPTS = {
     "python benchmarks/bench_compare.py",
+    "python benchmarks/bench_compare.py --workers 2 --precision 5%,£50k --time-limit-total 780",
     "python benchmarks/bench_guarantee.py --saa --against-fresh 60",
     "python benchmarks/bench_agreement.py",
     "python benchmarks/bench_run.py",

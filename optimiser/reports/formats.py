@@ -67,6 +67,14 @@ def money_short(amount: float | None) -> str:
     return _minus(amount, text)
 
 
+def money_millions(amount: float | None) -> str:
+    """£36.25m: millions to two decimals, for screen columns of costs (minus before the sign:
+    -£1.23m)."""
+    if amount is None:
+        return "–"
+    return _minus(amount, f"£{abs(amount) / 1e6:,.2f}m")
+
+
 def shown(value: float, digits: int = 0) -> float:
     """``value`` as it is shown with ``digits`` decimals, a zero without its sign: noise such
     as -0.0004 shows as 0.0, never -0.0, and a real negative keeps its minus."""

@@ -36,7 +36,11 @@ MAX_DEMAND_ROWS = 40
 
 class GuaranteeFiles:
     def __init__(self, instance: Instance, files: dict[str, str | bytes]):
-        from optimiser.guarantee import GUARANTEE_CSV, GUARANTEE_PNG, GUARANTEE_SUMMARY
+        from optimiser.guarantee.files import (
+            GUARANTEE_CSV,
+            GUARANTEE_PNG,
+            GUARANTEE_SUMMARY,
+        )
         from optimiser.scenarios import SCENARIOS_CSV
 
         self.instance = instance
@@ -152,7 +156,7 @@ def options(run: GuaranteeFiles) -> Section:
 
 def contract_forms(run: GuaranteeFiles) -> Section | None:
     """The forms beside the reference block, costed on the same scenarios, with the provider's
-    margin under each (``optimiser.contract_forms``)."""
+    margin under each (``optimiser.guarantee.contract_forms``)."""
     forms = run.summary.get("contract_forms")
     if not forms:
         return None

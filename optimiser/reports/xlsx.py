@@ -57,7 +57,7 @@ AS_GENERAL = {"solver_margin"}
 #: number format by column name: every declared result file's columns by their kind, then the
 #: keys of summaries and tables not declared there (summary.json, core.json, tiers)
 FORMATS: dict[str, str] = {
-    **{name: KIND_FORMATS[kind] for name, kind in columns.kind_by_name().items()
+    **{name: KIND_FORMATS[kind] for name, kind in columns.kind_by_name(columns.FORMATTED).items()
        if kind in KIND_FORMATS and name not in AS_GENERAL},
     **dict.fromkeys((
         "excess", "void_cost", "price_of_fairness", "contract_cost_year", "coalition_cost",
@@ -71,7 +71,8 @@ FORMATS: dict[str, str] = {
 }
 #: columns that are text even when every value looks like a number (ids, names): the declared
 #: text columns, and those of files not declared there
-TEXT = {name for name, kind in columns.kind_by_name().items() if kind == columns.TEXT} | {
+TEXT = {name for name, kind in columns.kind_by_name(columns.FORMATTED).items()
+        if kind == columns.TEXT} | {
     "served_by", "owner", "figure", "key", "region", "id"}
 
 #: id columns that get a name column beside them, in a table without a name of its own

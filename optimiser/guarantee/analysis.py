@@ -1,76 +1,5 @@
-"""`optimise guarantee`: guaranteed volumes (block contracts) under uncertain demand.
-
-A guarantee tier (docs/model.md section 3) is a block contract: the consortium pays for its
-``min_places`` whether it uses them or not, and every place in scope costs ``discount_pct``
-less. Demand is uncertain (``optimiser.scenarios``), so a guarantee too large leaves void
-places paid for, and one too small leaves children in dearer or emergency placements. The
-two-stage model (``models.guarantee``) commits to guarantees and contracts first and places
-children per scenario second; every cost figure is a scenario's annual cost C^s (fees after
-discount, non-fee costs, emergency places, contract costs and void payments, plus the local
-shortfall penalty when local targets are set: ``expected_penalty`` says how much).
-
-**Two modes.**
-
-* ``--sweep``: each *option* fixes the first stage: no guarantee; each offered guarantee tier
-  committed alone (``--provider P`` keeps P's only); or, with ``--places P=LO..HI``, provider
-  P's guarantee at each N in LO..HI (N = 0: none) at one discount (P's guarantee tier's, or
-  ``--discount``), P able to take at least N places. Contracts (providers with a contract cost
-  or minimum) are those of the option's plan on expected demand. Every option is evaluated
-  against the same ``--scenarios`` scenarios (common random numbers: the savings' confidence
-  intervals come from paired differences), each scenario an independent second-stage solve.
-* default: the sample average approximation (SAA) of the two-stage model chooses the
-  commitments: ``--replications`` M independent samples of ``--scenarios`` N scenarios, each
-  solved as one extensive form; each distinct first stage found is a *candidate*, evaluated
-  on an independent ``--evaluation-scenarios`` sample; the chosen plan is the candidate with the
-  least estimated objective (ties: the earliest replication's).
-
-**Statistics** (95% confidence; z = 1.96 for the large evaluation sample, Student t with M - 1
-degrees of freedom across replications):
-
-* lower bound: the mean of the M replications' optimal objectives (each the solver's proven
-  bound, so a time-limited solve stays a valid bound): E[v_N] <= v*, with its t interval;
-* upper bound: the chosen plan's objective estimated on the evaluation sample, with its z
-  interval;
-* optimality gap (Mak, Morton and Wood's multiple replications procedure): for replication m,
-  G_m = (objective of the chosen plan on replication m's own scenarios) - v_m >= 0; the gap
-  estimate is mean G_m with a one-sided upper confidence bound mean + t * s / sqrt(M);
-* VSS, the value of the stochastic solution: the objective of the expected-value plan (the
-  deterministic plan on expected demand, i.e. ``optimise run``'s model) minus the chosen plan's,
-  both on the evaluation sample; EVPI, the expected value of perfect information: the chosen
-  plan's objective minus the wait-and-see objective (each evaluation scenario solved with its
-  own first stage), both with paired intervals.
-
-With a risk weight w the objective is (1 - w) E[C] + w CVaR_alpha(C); for a fixed plan it is
-the mean of g^s = (1 - w) C^s + w (eta + (C^s - eta)^+ / (1 - alpha)) with eta the sample's
-value at risk (the weighted alpha-quantile of C), which is exactly (1 - w) mean + w CVaR of the
-sample, so objectives, gaps, VSS and EVPI all use these g^s. With w = 0 they are the textbook
-expected-cost definitions.
-
-**Break-even discount** of an option with one guarantee: the discount at which its expected
-cost equals no guarantee's with every scenario's placements kept as they are:
-delta* = delta - 100 * saving / E[L], L^s the list fees in the guarantee's scope plus its void
-places at list price in the scenarios where the guarantee's tier is the one reached. Keeping the
-placements can only overstate the cost of a smaller discount, so the true break-even is at
-most delta* (equal when the placements do not change, as in a block that is always used first).
-
-**Contract forms.** Beside the recommended block, a soft block (a yearly volume review),
-outcome-linked payment and spot buying are costed on the same evaluation sample, with the
-provider's margin under each (``optimiser.contract_forms``; files contract_forms.csv and the
-summary's ``contract_forms``). The only new solves are the soft block's: its reviewing plan on
-each evaluation scenario's paired previous year (``optimiser.scenarios``), batched as the
-evaluation is.
-
-**Execution.** Scenario solves, replications and plans on expected demand are independent tasks
-run through ``optimiser.executor`` (a local pool of spawned processes, or Dask); the template
-and every scenario set are sent once per worker. Where the second stage is an LP and the
-back-end HiGHS, each worker keeps one HiGHS model of it and a task is a batch of scenarios
-under every first stage, re-solved with new bounds from the previous optimum
-(``optimiser.recourse``); else each scenario is a fresh solve. A batch starts from a cleared
-basis, so results do not depend on the workers, and scenarios are drawn by index
-(``optimiser.scenarios``). Where there are no contracts and at most ``MAX_ENUMERATED`` first
-stages, the SAA replications and the wait-and-see value are exact by enumeration: every first
-stage evaluated on the scenarios, the least objective taken (no extensive-form MIP).
-"""
+"""`optimise guarantee`'s analysis: its settings, the options, the scenario solves (tasks run
+by ``optimiser.executor``), the sweep, the SAA and its statistics (the package's docstring)."""
 
 from __future__ import annotations
 
@@ -82,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 
 from models.guarantee import (
@@ -98,72 +26,26 @@ from models.guarantee import (
     scenario_figures,
 )
 from optimiser import scenarios as sc
-from optimiser.contract_forms import (
-    CONTRACT_FORM_COLUMNS,
-    CONTRACT_FORMS_CSV,
+from optimiser.errors import InputError, Problem, SolveError
+from optimiser.executor import TaskPool
+from optimiser.guarantee.contract_forms import (
     mean_stay_years,
     reference_block,
     review_of,
 )
-from optimiser.errors import InputError, Problem, SolveError
-from optimiser.executor import TaskPool
+from optimiser.guarantee.statistics import (
+    CONFIDENCE,
+    estimate,
+    objective_of,
+    risk_terms,
+    value_at_risk,
+)
 from optimiser.market import Market, build_market
 from optimiser.records import Instance
 from optimiser.recourse import fresh_solve, keeps, kept_recourse
-from optimiser.reports import formats
 from optimiser.run import choose_members
 from optimiser.schema import MAX_PLACES
 from optimiser.solvers import SolverOptions, get_solver
-
-GUARANTEE_CSV = "guarantee.csv"
-GUARANTEE_SUMMARY = "guarantee_summary.json"
-GUARANTEE_PNG = "guarantee.png"
-
-#: guarantee.csv: one row per option. Money in £ a year, places in places (children in
-#: placement at a time), probabilities in [0,1]; every figure over the evaluation sample (the
-#: sweep's scenarios), weighted by the scenarios' probabilities.
-#:   option: its name; kind: none, offered (a guarantee tier of the instance), range (a
-#:     --places level), expected-value (the plan on expected demand), candidate (an SAA
-#:     replication's plan); recommended: the option with the least objective (sweep) or the
-#:     chosen candidate (default mode)
-#:   provider, placement_type (blank: all the provider's offers), guaranteed_places,
-#:     discount_pct: the guarantee of an option with one (else provider blank and
-#:     guaranteed_places the sum); commitments: every guarantee "provider[:type] N places at
-#:     D%" joined by "; "; contracts: providers contracted (where a contract is modelled)
-#:   scenarios: in the sample; failed_scenarios: without a plan (then the figures are blank)
-#:   expected_cost: E[C] with its 95% interval (ci_low, ci_high; equal when the scenarios are an
-#:     enumerated distribution rather than a sample)
-#:   saving: E[C_none - C] against no guarantee (same scenarios, paired), its interval, and the
-#:     5% and 95% quantiles of the scenario savings (saving_p05, saving_p95: the risk band)
-#:   expected_void_places, expected_void_cost: guaranteed places unused and their payments
-#:   p_void: probability of any void place; expected_unmet_places and p_unmet: places bought at
-#:     the emergency price, and the probability of any
-#:   cvar_cost: CVaR at the risk level (mean of the worst 1 - alpha of the scenario costs);
-#:     objective: (1 - w) expected_cost + w cvar_cost
-#:   expected_penalty: the local shortfall penalty within expected_cost (0 without targets)
-#:   break_even_discount_pct: see the module docstring (blank unless one guarantee)
-GUARANTEE_COLUMNS = (
-    "option", "kind", "recommended", "provider", "placement_type", "guaranteed_places",
-    "discount_pct", "commitments", "contracts", "scenarios", "failed_scenarios",
-    "expected_cost", "expected_cost_ci_low", "expected_cost_ci_high", "saving",
-    "saving_ci_low", "saving_ci_high", "saving_p05", "saving_p95", "expected_void_places",
-    "expected_void_cost", "p_void", "expected_unmet_places", "p_unmet", "cvar_cost",
-    "objective", "expected_penalty", "break_even_discount_pct",
-)
-#: guarantee_summary.json: instance, mode (sweep or optimise), members, settings (as used),
-#: demand (the demand model), options (guarantee.csv's rows), recommended (option name),
-#: saa (default mode: replications [{replication, status, objective, bound, candidate}],
-#: lower_bound {estimate, ci_low, ci_high}, upper_bound {...}, gap {estimate, ci_high}),
-#: vss and evpi ({estimate, ci_low, ci_high}; default mode), model_size {second_stage,
-#: extensive_form: rows, columns, nonzeros, integers}, timings (every key ends in "seconds"),
-#: warnings, notes, policy; contract_forms (``optimiser.contract_forms``: reference, schedule,
-#: stay, mean_stay_years, outcome_share, outcome_probability, payment_factor, review {band, low,
-#: high, method, previous_year: paired or consecutive, year_correlation}, provider, forms
-#: (contract_forms.csv's rows); null when no option commits exactly one guarantee).
-SUMMARY_KEYS = (
-    "instance", "mode", "members", "settings", "demand", "options", "recommended", "saa", "vss",
-    "evpi", "model_size", "timings", "warnings", "notes", "policy", "contract_forms",
-)
 
 MODE_SWEEP, MODE_OPTIMISE = "sweep", "optimise"
 KIND_NONE, KIND_OFFERED, KIND_RANGE = "none", "offered", "range"
@@ -178,20 +60,8 @@ MAX_REPLICATIONS = 1000
 MAX_RANGE_OPTIONS = 500
 #: scenarios per task: small enough for a live progress bar, large enough to amortise a task
 CHUNK = 20
-CONFIDENCE = 0.95
 #: places below which a void or unmet quantity counts as none
 PLACES_TOLERANCE = 1e-6
-MONEY_DP, PLACES_DP, RATIO_DP = 2, 6, 6
-
-NOTES = (
-    ("Costs are the consortium's total (voice volume); individual rationality is not applied "
-     "per scenario (it would need every member's standalone cost in every scenario)."),
-    ("Plain (non-guarantee) volume discounts are earned per scenario when the volume reaches "
-     "them; only guarantees and contracts are committed in advance."),
-    ("Providers' capacities are those the consortium sees at expected demand (docs/model.md "
-     "section 5)."),
-)
-
 
 # --------------------------------------------------------------------------- settings
 
@@ -529,63 +399,6 @@ def replication_name(m: int) -> str:
     return f"{REPLICATION}{m + 1}"
 
 
-# --------------------------------------------------------------------------- statistics
-
-def value_at_risk(values: np.ndarray, weights: np.ndarray, level: float) -> float:
-    """The weighted level-quantile: the least value whose cumulative weight reaches it."""
-    order = np.argsort(values, kind="stable")
-    cumulative = np.cumsum(weights[order])
-    index = int(np.searchsorted(cumulative, level * cumulative[-1] - 1e-12))
-    return float(values[order][min(index, len(values) - 1)])
-
-
-def cvar(values: np.ndarray, weights: np.ndarray, level: float) -> float:
-    """CVaR = VaR + 1/(1 - level) sum_s p_s (C^s - VaR)^+ (exact for a discrete sample)."""
-    var = value_at_risk(values, weights, level)
-    return var + float(np.dot(weights, np.clip(values - var, 0.0, None))) / (1.0 - level)
-
-
-def risk_terms(values: np.ndarray, weights: np.ndarray, risk: Risk) -> np.ndarray:
-    """g^s of the module docstring: their weighted mean is (1 - w) E + w CVaR."""
-    if risk.weight == 0:
-        return values.copy()
-    eta = value_at_risk(values, weights, risk.level)
-    tail = eta + np.clip(values - eta, 0.0, None) / (1.0 - risk.level)
-    return (1.0 - risk.weight) * values + risk.weight * tail
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A mean and its 95% confidence interval (None where undefined)."""
-
-    estimate: float
-    ci_low: float | None
-    ci_high: float | None
-
-    def as_dict(self) -> dict:
-        return {"estimate": self.estimate, "ci_low": self.ci_low, "ci_high": self.ci_high}
-
-
-def estimate(values: np.ndarray, weights: np.ndarray, sampled: bool,
-             student: bool = False) -> Estimate:
-    """Weighted mean; its interval is z (or t) * s / sqrt(n) for a sample, none (exact) for an
-    enumerated distribution."""
-    mean = float(np.dot(weights, values))
-    if not sampled:
-        return Estimate(mean, mean, mean)
-    n = len(values)
-    if n < 2:
-        return Estimate(mean, None, None)
-    quantile = (stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) if student
-                else stats.norm.ppf(0.5 + CONFIDENCE / 2))
-    half = float(quantile * np.std(values, ddof=1) / math.sqrt(n))
-    return Estimate(mean, mean - half, mean + half)
-
-
-def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
-    return value_at_risk(values, weights, q)
-
-
 # --------------------------------------------------------------------------- the analysis
 
 @dataclass(frozen=True)
@@ -626,7 +439,8 @@ class GuaranteeOutcome:
     #: every first stage on the evaluation sample, where the default mode enumerated them
     every: dict[FirstStage, ScenarioFigures] | None = None
     #: the soft block's reviewing plan on each evaluation scenario's paired previous year, and
-    #: that year's correlation to it (``optimiser.contract_forms``; None: no previous years)
+    #: that year's correlation to it (``optimiser.guarantee.contract_forms``; None: no
+    #: previous years)
     previous_year: ScenarioFigures | None = None
     year_correlation: float | None = None
 
@@ -651,7 +465,7 @@ def guarantee(instance: Instance, members: list[str] | None = None,
               bar: Progress | None = None,
               scenario_sets: dict[str, sc.ScenarioSet | list[sc.ScenarioSet]] | None = None
               ) -> GuaranteeOutcome:
-    """Run the analysis (module docstring). Every option is checked before anything is solved.
+    """Run the analysis (package docstring). Every option is checked before anything is solved.
 
     ``scenario_sets`` replaces the drawn scenarios (tests: an enumerated distribution):
     ``{"evaluation": ScenarioSet, "replications": [ScenarioSet, ...], "previous year":
@@ -725,7 +539,7 @@ def _scenario_sets(demand: sc.DemandModel, settings: Settings, given: dict | Non
 def _previous_year(pool: TaskPool, context: Context, outcome: GuaranteeOutcome,
                    bar: Progress) -> None:
     """The soft block's reviewing plan solved once on each scenario's previous year (batched
-    like the evaluation): the use its review reads (``optimiser.contract_forms``)."""
+    like the evaluation): the use its review reads (``optimiser.guarantee.contract_forms``)."""
     reference = reference_block(outcome)
     if reference is None:
         return
@@ -835,13 +649,6 @@ def _sweep(pool: TaskPool, context: Context, options: list[Option], bar: Progres
     outcome.timings["evaluation_seconds"] = time.perf_counter() - started
     _warn_failures(outcome)
     return outcome
-
-
-def objective_of(outcome: GuaranteeOutcome, evaluated: Evaluated) -> float:
-    """An option's objective on the evaluation sample: (1 - w) mean + w CVaR."""
-    weights = outcome.evaluation.weights
-    return float(np.dot(weights, risk_terms(evaluated.figures.cost, weights,
-                                            outcome.settings.risk)))
 
 
 def _least_objective(outcome: GuaranteeOutcome, names: list[str]) -> str | None:
@@ -1003,72 +810,11 @@ def _warn_failures(outcome: GuaranteeOutcome) -> None:
                                     "the time limit (not proven optimal)")
 
 
-# --------------------------------------------------------------------------- tables and files
 
-def _round(value: float | None, digits: int) -> float | None:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return None
-    rounded = round(float(value), digits)
-    return 0.0 if rounded == 0 else rounded
-
-
-def option_rows(outcome: GuaranteeOutcome) -> list[dict]:
-    """guarantee.csv's rows (GUARANTEE_COLUMNS)."""
-    weights = outcome.evaluation.weights
-    sampled = outcome.evaluation.sampled
-    risk = outcome.settings.risk
-    none = outcome.option("none")
-    rows = []
-    for e in outcome.evaluated:
-        row = dict.fromkeys(GUARANTEE_COLUMNS)
-        row.update(e.option.describe(outcome.stage))
-        row["recommended"] = e.option.name == outcome.recommended
-        row["scenarios"] = len(e.statuses)
-        row["failed_scenarios"] = e.failed
-        if not e.failed and not none.failed:
-            row.update(_figures(e, none, weights, sampled, risk, outcome.stage))
-        rows.append(row)
-    return rows
-
-
-def _figures(e: Evaluated, none: Evaluated, weights: np.ndarray, sampled: bool, risk: Risk,
-             stage: SecondStage) -> dict:
-    f = e.figures
-    cost = estimate(f.cost, weights, sampled)
-    difference = none.figures.cost - f.cost
-    saving = estimate(difference, weights, sampled)
-    spend = float(np.dot(weights, f.guaranteed_spend))
-    break_even = None
-    if len(e.option.commitments) == 1 and spend > 0:
-        discount = float(stage.commitments.iloc[e.option.commitments[0]]["discount"])
-        break_even = discount - 100.0 * saving.estimate / spend
-    tail = cvar(f.cost, weights, risk.level)
-    money = {
-        "expected_cost": cost.estimate, "expected_cost_ci_low": cost.ci_low,
-        "expected_cost_ci_high": cost.ci_high, "saving": saving.estimate,
-        "saving_ci_low": saving.ci_low, "saving_ci_high": saving.ci_high,
-        "saving_p05": weighted_quantile(difference, weights, 0.05),
-        "saving_p95": weighted_quantile(difference, weights, 0.95),
-        "expected_void_cost": float(np.dot(weights, f.void_cost)), "cvar_cost": tail,
-        "objective": (1 - risk.weight) * cost.estimate + risk.weight * tail,
-        "expected_penalty": float(np.dot(weights, f.penalty)),
-    }
-    places = {
-        "expected_void_places": float(np.dot(weights, f.void_places)),
-        "expected_unmet_places": float(np.dot(weights, f.unmet)),
-    }
-    ratios = {
-        "p_void": float(np.dot(weights, f.void_places > PLACES_TOLERANCE)),
-        "p_unmet": float(np.dot(weights, f.unmet > PLACES_TOLERANCE)),
-        "break_even_discount_pct": break_even,
-    }
-    return ({k: _round(v, MONEY_DP) for k, v in money.items()}
-            | {k: _round(v, PLACES_DP) for k, v in places.items()}
-            | {k: _round(v, RATIO_DP) for k, v in ratios.items()})
-
+# --------------------------------------------------------------------------- SAA statistics
 
 def saa_statistics(outcome: GuaranteeOutcome) -> dict | None:
-    """Lower and upper bounds, the MRP gap, VSS and EVPI (module docstring)."""
+    """Lower and upper bounds, the MRP gap, VSS and EVPI (the package docstring)."""
     if outcome.mode != MODE_OPTIMISE:
         return None
     risk = outcome.settings.risk
@@ -1118,316 +864,5 @@ def _terms_at(values: np.ndarray, eta: float, risk: Risk) -> np.ndarray:
         return values
     tail = eta + np.clip(values - eta, 0.0, None) / (1.0 - risk.level)
     return (1.0 - risk.weight) * values + risk.weight * tail
-
-
-def summary(outcome: GuaranteeOutcome, rows: list[dict]) -> dict:
-    from optimiser.contract_forms import contract_forms
-
-    forms, _, flags = contract_forms(outcome, estimate, _round)
-    settings = outcome.settings
-    demand = outcome.demand
-    policy = outcome.instance.policy
-    stats_ = saa_statistics(outcome)
-    size = {"second_stage": _template_size(outcome.stage),
-            "extensive_form": outcome.extensive_size}
-    return {
-        "instance": outcome.instance.name,
-        "mode": outcome.mode,
-        "members": list(outcome.members),
-        "settings": {
-            "scenarios": settings.scenarios, "seed": settings.seed,
-            "replications": settings.replications,
-            "evaluation_scenarios": outcome.evaluation.size,
-            "risk_level": settings.risk_level, "risk_weight": settings.risk_weight,
-            "places": settings.places, "discount": settings.discount,
-            "providers": list(settings.providers),
-            "range": None if outcome.stage.range_spec is None else {
-                "provider": outcome.stage.range_spec.provider,
-                "placement_type": outcome.stage.range_spec.placement_type,
-                "low": outcome.stage.range_spec.low, "high": outcome.stage.range_spec.high,
-                "discount_pct": outcome.stage.range_spec.discount_pct,
-                "seen_capacity": outcome.stage.range_spec.seen_capacity,
-                "block": outcome.stage.range_spec.block},
-            "scenario_sets": "drawn" if outcome.evaluation.sampled else "enumerated",
-        },
-        "demand": {
-            "needs": demand.size,
-            "expected_places": float(demand.needs["places"].sum()),
-            "planned_places": float(demand.planned.sum()),
-            "cv": policy.demand_cv, "correlation": demand.correlation,
-            "years": demand.years, "growth_pct": demand.growth_pct,
-            "regions": list(demand.regions),
-            "sources": {s: int((demand.needs["source"] == s).sum())
-                        for s in ("sd", "cv", sc.POISSON)},
-        },
-        "options": rows,
-        "recommended": outcome.recommended,
-        "saa": None if stats_ is None else {k: stats_[k] for k in
-                                            ("replications", "lower_bound", "upper_bound",
-                                             "gap", "wait_and_see")},
-        "vss": None if stats_ is None else stats_["vss"],
-        "evpi": None if stats_ is None else stats_["evpi"],
-        "model_size": size,
-        "timings": {"seconds": outcome.seconds, **outcome.timings,
-                    "executor": outcome.executor, "workers": outcome.workers},
-        "warnings": list(outcome.instance.warnings) + outcome.warnings + flags,
-        "notes": list(NOTES),
-        "policy": policy.model_dump(mode="json"),
-        "contract_forms": forms,
-    }
-
-
-def _template_size(stage: SecondStage) -> dict:
-    return {"rows": stage.num_rows, "columns": stage.num_cols,
-            "nonzeros": len(stage.coefs), "integers": int(stage.integer.sum())}
-
-
-def guarantee_files(outcome: GuaranteeOutcome) -> dict[str, str | bytes]:
-    """guarantee.csv, scenarios.csv, guarantee_summary.json (text) and guarantee.png (bytes)."""
-    from optimiser.writers import csv_text, json_text
-
-    rows = option_rows(outcome)
-    names = {a: outcome.instance.authorities[a].name for a in outcome.members}
-    scenarios = sc.scenario_table(outcome.demand, outcome.evaluation, names)
-    for column, digits in (("expected_places", PLACES_DP), ("sd", PLACES_DP),
-                           ("planned_places", PLACES_DP), ("sample_mean", PLACES_DP),
-                           ("sample_sd", PLACES_DP)):
-        scenarios[column] = [_round(v, digits) for v in scenarios[column]]
-    data = summary(outcome, rows)
-    forms = (data["contract_forms"] or {}).get("forms", [])
-    return {
-        GUARANTEE_CSV: csv_text(pd.DataFrame(rows, columns=list(GUARANTEE_COLUMNS))),
-        CONTRACT_FORMS_CSV: csv_text(pd.DataFrame(forms, columns=list(CONTRACT_FORM_COLUMNS))),
-        sc.SCENARIOS_CSV: csv_text(scenarios),
-        GUARANTEE_SUMMARY: json_text(data),
-        GUARANTEE_PNG: chart(data),
-    }
-
-
-# --------------------------------------------------------------------------- chart
-
-def chart(data: dict) -> bytes:
-    """Saving against guaranteed places with its 5-95% band, and the probabilities of any
-    void and of unmet demand; PNG bytes without a timestamp or software tag, so the same
-    figures give the same bytes."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    rows = [r for r in data["options"] if r["saving"] is not None]
-    figure = Figure(figsize=(8, 6), dpi=100)
-    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(2, 1))
-    ranged = data["mode"] == MODE_SWEEP and data["settings"]["range"] is not None
-    x = np.array([r["guaranteed_places"] for r in rows], dtype=float)
-    saving = np.array([r["saving"] for r in rows]) / 1000
-    low = np.array([r["saving_p05"] for r in rows]) / 1000
-    high = np.array([r["saving_p95"] for r in rows]) / 1000
-    if ranged:
-        order = np.argsort(x, kind="stable")
-        top.fill_between(x[order], low[order], high[order], color="tab:blue", alpha=0.2,
-                         label="5-95% of scenarios")
-        top.plot(x[order], saving[order], color="tab:blue", marker="o", markersize=3,
-                 label="expected saving")
-    else:
-        # a range line and a point, not error bars: with few or skewed scenarios the expected
-        # saving can lie outside its own 5-95% range, which error bars cannot draw
-        top.vlines(x, low, high, color="tab:blue", alpha=0.5, label="5-95% of scenarios")
-        top.plot(x, saving, "o", color="tab:blue", alpha=0.8, label="expected saving")
-        middle = (float(x.min()) + float(x.max())) / 2
-        for (xi, yi), names in point_labels(x, saving, [r["option"] for r in rows]).items():
-            right = xi > middle  # a label right of the rightmost point would leave the axes
-            top.annotate(names, (xi, yi), textcoords="offset points",
-                         xytext=(-6 if right else 4, 4), ha="right" if right else "left",
-                         fontsize=7)
-    best = [r for r in rows if r["recommended"]]
-    if best:
-        top.plot([best[0]["guaranteed_places"]], [best[0]["saving"] / 1000], marker="*",
-                 color="tab:red", markersize=12, linestyle="none",
-                 label=f"recommended: {best[0]['option']}")
-    top.axhline(0.0, color="grey", linewidth=0.8)
-    top.set_ylabel("saving against no guarantee\n(£ thousands a year)")
-    top.set_title(f"{data['instance']}: guaranteed places under uncertain demand "
-                  f"({data['settings']['evaluation_scenarios']:,} scenarios)", fontsize=10)
-    top.legend(fontsize=8, loc="best")
-    top.grid(alpha=0.3)
-    p_void = np.array([r["p_void"] for r in rows])
-    p_unmet = np.array([r["p_unmet"] for r in rows])
-    order = np.argsort(x, kind="stable")
-    style = "-o" if ranged else "o"
-    bottom.plot(x[order], p_void[order], style, color="tab:orange", markersize=3,
-                label="P(any void place)")
-    bottom.plot(x[order], p_unmet[order], style, color="tab:purple", markersize=3,
-                label="P(unmet demand)")
-    bottom.set_ylim(-0.05, 1.05)
-    bottom.set_ylabel("probability")
-    bottom.set_xlabel("guaranteed places")
-    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))  # places are whole
-    bottom.legend(fontsize=8, loc="best")
-    bottom.grid(alpha=0.3)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
-
-
-def point_labels(x: np.ndarray, y: np.ndarray, names: list[str]) -> dict[tuple[float, float], str]:
-    """One label per charted point: options at the same point (a candidate that is the
-    expected-value plan) share it, "A = B", since two labels drawn there overprint."""
-    labels: dict[tuple[float, float], list[str]] = {}
-    for xi, yi, name in zip(x, y, names):
-        labels.setdefault((float(xi), round(float(yi), 3)), []).append(name)
-    return {point: " = ".join(group) for point, group in labels.items()}
-
-
-# --------------------------------------------------------------------------- screen
-
-def _k(value: float | None, signed: bool = False) -> str:
-    from optimiser.reports.formats import money_compact
-
-    return "" if value is None else money_compact(value, signed)
-
-
-def _m(value: float | None) -> str:
-    return "" if value is None else f"£{value / 1e6:,.2f}m"
-
-
-def _half(row: dict) -> str:
-    """" ±£Xk": half the saving's 95% interval (blank when exact)."""
-    low, high = row["saving_ci_low"], row["saving_ci_high"]
-    half = "" if low is None or high is None else _k((high - low) / 2)
-    return "" if half in ("", "£0") else f" ±{half}"
-
-
-def _p(value: float | None) -> str:
-    from optimiser.reports.formats import share
-
-    return "" if value is None else share(value)
-
-
-def print_guarantee(console, summary_text: str) -> None:
-    """The options table and, in the default mode, the SAA statistics: printed from the very
-    summary written, so screen and files never disagree."""
-    import json
-
-    from rich.markup import escape
-
-    from optimiser.display import Column, print_table
-    from optimiser.reports.formats import counted, pct
-
-    data = json.loads(summary_text)
-    settings, timings = data["settings"], data["timings"]
-    mode = "sweep" if data["mode"] == MODE_SWEEP else "SAA"
-    console.print(
-        f"[bold]{escape(data['instance'])}[/bold] guarantee ({mode}): "
-        f"{settings['evaluation_scenarios']:,} {settings['scenario_sets']} scenarios, "
-        f"{counted(len(data['members']), 'member')}, risk level {settings['risk_level']:g}, "
-        f"weight {settings['risk_weight']:g}; {timings['seconds']:.1f} s on "
-        f"{escape(str(timings['executor']))}", highlight=False)
-    d = data["demand"]
-    console.print(
-        f"Demand: {d['expected_places']:,.1f} expected places over {d['needs']} needs "
-        f"({d['sources']['sd']} with an sd, {d['sources']['cv']} by cv, "
-        f"{d['sources']['poisson']} Poisson), correlation {d['correlation']:g}, "
-        f"{d['years']} year(s) at {d['growth_pct']:+g}% a year.", highlight=False)
-    rows, styles = [], []
-    for r in data["options"]:
-        if r["expected_cost"] is None:
-            rows.append([r["option"], f"{r['failed_scenarios']} failed", *[""] * 6])
-            styles.append("yellow")
-            continue
-        rows.append([
-            r["option"] + (" *" if r["recommended"] else ""),
-            _m(r["expected_cost"]), _k(r["saving"], True) + _half(r),
-            f"{r['expected_void_places']:.2f}", _p(r["p_void"]), _p(r["p_unmet"]),
-            _m(r["cvar_cost"]),
-            "" if r["break_even_discount_pct"] is None
-            else pct(r["break_even_discount_pct"])])
-        styles.append("bold" if r["recommended"] else None)
-    print_table(console, "Options against the same scenarios (£ a year; saving ± its 95% CI; "
-                f"CVaR at {settings['risk_level']:g})", [
-                    Column("option", words=True), Column("E cost"), Column("saving"),
-                    Column("void", drop=1), Column("P void"), Column("P unmet", drop=2),
-                    Column("CVaR", drop=3), Column("break-even")], rows, styles,
-                source=GUARANTEE_CSV)
-    if data["recommended"]:
-        label = "least objective" if data["mode"] == MODE_SWEEP else "chosen by SAA"
-        console.print(f"* {label}: [bold]{escape(data['recommended'])}[/bold]",
-                      highlight=False)
-    for r in data["options"]:
-        if r["kind"] in (KIND_EXPECTED, KIND_CANDIDATE):
-            contracts = f"; {r['contracts']} contract(s)" if r["contracts"] else ""
-            console.print(f"{escape(r['option'])}: {escape(r['commitments'] or 'no guarantee')}"
-                          f"{contracts}", highlight=False)
-    _print_contract_forms(console, data)
-    saa = data["saa"]
-    if saa:
-        lower, upper, gap = saa["lower_bound"], saa["upper_bound"], saa["gap"]
-        console.print(
-            f"Objective: lower bound {_money(lower['estimate'])} "
-            f"(95% CI {_interval(lower)}), chosen plan {_money(upper['estimate'])} "
-            f"(95% CI {_interval(upper)}); optimality gap {_money(gap['estimate'])} "
-            f"(95% upper bound {_money(gap['ci_high'])}).", highlight=False)
-        from optimiser.reports.guarantee_report import bound_above_plan
-
-        explained = bound_above_plan(saa)
-        if explained:
-            console.print(explained, highlight=False)
-        vss, evpi = data["vss"], data["evpi"]
-        console.print(
-            f"Value of the stochastic solution {_money(vss['estimate'])} "
-            f"(95% CI {_interval(vss)}); expected value of perfect information "
-            f"{_money(evpi['estimate']) if evpi else 'n/a'}"
-            f"{'' if not evpi else ' (95% CI ' + _interval(evpi) + ')'}.", highlight=False)
-    for warning in data["warnings"]:
-        console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
-
-
-def _print_contract_forms(console, data: dict) -> None:
-    """The contract forms beside the reference block (``optimiser.contract_forms``)."""
-    from rich.markup import escape
-
-    from optimiser.display import Column, print_table
-
-    forms = data.get("contract_forms")
-    if not forms:
-        return
-    ref = forms["reference"]
-    rows, styles = [], []
-    for r in forms["forms"]:
-        half = ("" if r["expected_cost_ci_low"] is None or r["expected_cost_ci_high"] is None
-                else _k((r["expected_cost_ci_high"] - r["expected_cost_ci_low"]) / 2))
-        rows.append([r["form"], _m(r["expected_cost"]) + ("" if half in ("", "£0")
-                                                          else f" ±{half}"),
-                     _k(r["against_block"], True), _k(r["provider_margin"], True),
-                     _p(r["p_provider_loss"]) + (" !" if r["loss_flag"] else "")])
-        styles.append("yellow" if r["loss_flag"] else None)
-    print_table(console, f"Contract forms for {ref['option']}, provider {ref['provider']} "
-                "(same scenarios; £ a year; the provider's margin and share of years at a "
-                "loss)", [
-                    Column("form", words=True), Column("E cost"), Column("vs block"),
-                    Column("margin", drop=1), Column("P loss")], rows, styles,
-                source=CONTRACT_FORMS_CSV)
-    console.print(
-        f"Outcome-linked pays {_p(forms['payment_factor'])} of the list fee on average; "
-        f"stay: {escape(forms['stay'])}. Soft block reviewed yearly within "
-        f"{forms['review']['low']:,} to {forms['review']['high']:,} places"
-        + ("" if forms["review"].get("year_correlation") is None else
-           f" on a previous year correlated {forms['review']['year_correlation']:.2f} with "
-           "it") + "; ! = loss in more than "
-        f"{_p(forms['provider']['loss_share'])} of years.", highlight=False)
-
-
-def _money(value: float | None) -> str:
-    return "n/a" if value is None else formats.money(value)
-
-
-def _interval(e: dict) -> str:
-    if e["ci_low"] is None:
-        return "n/a"
-    return f"{formats.money(e['ci_low'])} to {formats.money(e['ci_high'])}"
 
 

@@ -46,17 +46,18 @@ the payments less that cost, per scenario. A form is flagged when P makes a loss
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from models.guarantee import ScenarioFigures
+from optimiser.columns import CONTRACT_FORMS, rounded
+from optimiser.guarantee.statistics import estimate, objective_of
 
 if TYPE_CHECKING:
     from models.guarantee import FirstStage
-    from optimiser.guarantee import GuaranteeOutcome
+    from optimiser.guarantee.analysis import GuaranteeOutcome
     from optimiser.records import Instance
 
 CONTRACT_FORMS_CSV = "contract_forms.csv"
@@ -72,21 +73,8 @@ FORM_BLOCK, FORM_SOFT, FORM_OUTCOME, FORM_SPOT = (
     "block", "soft block", "outcome-linked", "spot (no contract)")
 
 #: contract_forms.csv: one row per contract form for the reference block's provider, every
-#: figure over the evaluation sample (£ a year, probabilities in [0,1]).
-#:   form: block, soft block, outcome-linked or spot (no contract); provider; method: solved (the
-#:     consortium's cost from the model's own solves) or placements kept (the block's
-#:     placements repriced)
-#:   guaranteed_places: N, or the soft block's mean reviewed guarantee (blank: none)
-#:   expected_cost, expected_cost_ci_low, expected_cost_ci_high: the consortium's E[C] and its
-#:     95% interval; against_block: E[C - C_block] (paired; negative: cheaper than the block)
-#:   provider_revenue, provider_cost, provider_margin: P's expected payments, costs and their
-#:     difference; provider_margin_pct: margin / revenue; p_provider_loss: the share of scenarios
-#:     with a negative margin; loss_flag: p_provider_loss above provider_loss_share
-CONTRACT_FORM_COLUMNS = (
-    "form", "provider", "method", "guaranteed_places", "expected_cost", "expected_cost_ci_low",
-    "expected_cost_ci_high", "against_block", "provider_revenue", "provider_cost",
-    "provider_margin", "provider_margin_pct", "p_provider_loss", "loss_flag",
-)
+#: figure over the evaluation sample; its columns as declared (``optimiser.columns``)
+CONTRACT_FORM_COLUMNS = CONTRACT_FORMS.names
 
 
 @dataclass(frozen=True)
@@ -278,8 +266,6 @@ def provider_margin(figures: FormFigures, list_fee: float, margin: float, fixed:
 def reference_block(outcome: GuaranteeOutcome) -> Reference | None:
     """The recommended option if it commits one guarantee, else the single guarantee with the
     least objective; None when no option commits exactly one."""
-    from optimiser.guarantee import objective_of
-
     singles = [e for e in outcome.evaluated
                if len(e.option.commitments) == 1 and not e.failed]
     if not singles:
@@ -319,12 +305,10 @@ def levels_of(outcome: GuaranteeOutcome, reference: Reference
     return levels, firsts
 
 
-def contract_forms(outcome: GuaranteeOutcome, estimate: Callable, rounded: Callable
-                   ) -> tuple[dict | None, list[dict], list[str]]:
-    """guarantee_summary.json's ``contract_forms``, contract_forms.csv's rows and the flags
-    (warnings) of the forms that leave the provider loss-making too often. ``estimate`` and
-    ``rounded`` are ``optimiser.guarantee``'s (a mean with its interval; rounding for files),
-    passed in because that module imports this one."""
+def contract_forms(outcome: GuaranteeOutcome) -> tuple[dict | None, list[dict], list[str]]:
+    """guarantee_summary.json's ``contract_forms``, contract_forms.csv's rows (rounded as the
+    file writes them) and the flags (warnings) of the forms that leave the provider
+    loss-making too often."""
     reference = reference_block(outcome)
     if reference is None:
         return None, [], []
@@ -352,20 +336,18 @@ def contract_forms(outcome: GuaranteeOutcome, estimate: Callable, rounded: Calla
         p_loss = float(np.dot(weights, margin < -1e-6))
         flagged = p_loss > policy.provider_loss_share
         mean_margin = float(np.dot(weights, margin))
-        rows.append({
+        rows.append(CONTRACT_FORMS.rounded({
             "form": f.form, "provider": reference.provider, "method": f.method,
-            "guaranteed_places": None if f.guaranteed is None else rounded(
-                float(np.dot(weights, f.guaranteed)), 6),
-            "expected_cost": rounded(cost.estimate, 2),
-            "expected_cost_ci_low": rounded(cost.ci_low, 2),
-            "expected_cost_ci_high": rounded(cost.ci_high, 2),
-            "against_block": rounded(against, 2),
-            "provider_revenue": rounded(revenue, 2),
-            "provider_cost": rounded(float(np.dot(weights, provider_cost)), 2),
-            "provider_margin": rounded(mean_margin, 2),
-            "provider_margin_pct": None if revenue <= 0 else rounded(mean_margin / revenue, 6),
-            "p_provider_loss": rounded(p_loss, 6), "loss_flag": flagged,
-        })
+            "guaranteed_places": None if f.guaranteed is None else float(
+                np.dot(weights, f.guaranteed)),
+            "expected_cost": cost.estimate, "expected_cost_ci_low": cost.ci_low,
+            "expected_cost_ci_high": cost.ci_high, "against_block": against,
+            "provider_revenue": revenue,
+            "provider_cost": float(np.dot(weights, provider_cost)),
+            "provider_margin": mean_margin,
+            "provider_margin_pct": None if revenue <= 0 else mean_margin / revenue,
+            "p_provider_loss": p_loss, "loss_flag": flagged,
+        }))
         if flagged:
             flags.append(f"contract form {f.form}: provider {reference.provider} makes a loss "
                          f"in {100 * p_loss:.1f}% of scenarios, more than provider_loss_share "
