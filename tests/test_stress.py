@@ -235,7 +235,7 @@ def test_bad_options_are_input_errors_before_any_solve(tiny, monkeypatch, option
     def no_solve(*args, **kwargs):
         raise AssertionError("solved before checking the options")
 
-    monkeypatch.setattr("optimiser.stress.run", no_solve)
+    monkeypatch.setattr("optimiser.stress.analysis.run", no_solve)
     with pytest.raises(InputError, match=message.replace("+", r"\+")):
         stress(tiny, **options)
 
@@ -277,7 +277,7 @@ def test_progress_is_reported_for_the_base_and_every_scenario(tiny):
 
 def test_scenario_without_a_plan_is_reported_not_raised(tiny, monkeypatch):
     from optimiser import figures
-    from optimiser import stress as module
+    from optimiser.stress import analysis as module
 
     real = module.run
 
@@ -369,7 +369,7 @@ def test_files_are_deterministic(tiny):
 
 def test_cli_scenario_without_a_plan_writes_files_and_exits_1(tmp_path, monkeypatch):
     from optimiser import figures
-    from optimiser import stress as module
+    from optimiser.stress import analysis as module
 
     real = module.run
 
