@@ -96,32 +96,35 @@ def block_coalitions(members: Coalition, orders: list[np.ndarray]) -> list[Coali
     return list(dict.fromkeys(p for order in orders for p in prefixes(members, order)))
 
 
+def _walk(members: Coalition, orders: list[np.ndarray], value: Callable[[Coalition], float]):
+    """(member j, value(P + j), value(P)) for each member of each order, P the members
+    before it (value of the empty coalition 0)."""
+    for order in orders:
+        previous = 0.0
+        for prefix, j in zip(prefixes(members, order), order):
+            now = value(prefix)
+            yield j, now, previous
+            previous = now
+
+
 def block_means(members: Coalition, orders: list[np.ndarray], cost: Callable[[Coalition], float]
                 ) -> np.ndarray:
     """Each member's mean marginal cost over one block's orders."""
     total = np.zeros(len(members))
-    for order in orders:
-        before = 0.0
-        for prefix, j in zip(prefixes(members, order), order):
-            now = cost(prefix)
-            total[j] += now - before
-            before = now
+    for j, now, before in _walk(members, orders, cost):
+        total[j] += now - before
     return total / len(orders)
 
 
 def order_parts(members: Coalition, orders: list[np.ndarray],
                 value: Callable[[Coalition], float]) -> tuple[np.ndarray, np.ndarray]:
     """Per member, the mean over ``orders`` of value(P + a) and of value(P), P the members
-    before it (value of the empty coalition 0): unbiased estimates of the two weighted sums
-    of ``optimiser.compare.shapley_parts``."""
+    before it: unbiased estimates of the two weighted sums of
+    ``optimiser.compare.shapley_parts``."""
     joined, before = np.zeros(len(members)), np.zeros(len(members))
-    for order in orders:
-        previous = 0.0
-        for prefix, j in zip(prefixes(members, order), order):
-            now = value(prefix)
-            joined[j] += now
-            before[j] += previous
-            previous = now
+    for j, now, previous in _walk(members, orders, value):
+        joined[j] += now
+        before[j] += previous
     return joined / len(orders), before / len(orders)
 
 

@@ -58,8 +58,6 @@ from optimiser.compare import (
     compare_files,
     exact_shapley,
     need_distance,
-    permutations,
-    sampled_shapley,
     shapley_parts,
     solver_margin,
 )
@@ -67,7 +65,7 @@ from optimiser.errors import InputError
 from optimiser.executor import TaskPool, map_tasks
 from optimiser.generate import generate_instance
 from optimiser.loading import load_instance
-from optimiser.shapley import block_means, block_orders, order_parts
+from optimiser.shapley import block_means, block_orders, estimate, order_parts
 
 AUTHORITIES = [{"id": a, "name": a, "lat": 53.0, "lon": -2.0} for a in ("A", "B", "C")]
 PROVIDERS = [{"id": p, "kind": "independent", "rating": "good", "lat": 53.0, "lon": -2.0}
@@ -200,6 +198,18 @@ def test_the_solver_margin_is_the_worst_case_over_every_value_within_its_gap():
         worst = np.maximum(worst, np.abs(moved))
     margin = solver_margin(*shapley_parts(members, gaps), gaps[alone_at])
     assert margin == pytest.approx(worst)
+
+
+def permutations(n: int, count: int, seed: int) -> list[np.ndarray]:
+    """``count`` independent orders: the ``permutation`` estimator's blocks 0..count-1."""
+    return [block_orders(n, k, seed, "permutation")[0] for k in range(count)]
+
+
+def sampled_shapley(members, orders, cost) -> tuple[np.ndarray, np.ndarray]:
+    """Mean marginal cost over independent orders and its standard error (one order a
+    block: ``optimiser.shapley.estimate``)."""
+    found = estimate([block_means(members, [order], cost) for order in orders], 1)
+    return found.phi, found.std_error
 
 
 def test_permutations_depend_only_on_seed_and_index():

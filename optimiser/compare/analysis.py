@@ -218,36 +218,6 @@ def solver_margin(joined: np.ndarray, before: np.ndarray, alone: np.ndarray) -> 
     return np.maximum(joined - alone / n, alone * (1 - 1 / n) + before)
 
 
-def permutations(n: int, samples: int, seed: int) -> list[np.ndarray]:
-    """``samples`` random orders of n members; order k from ``SeedSequence(seed, (k,))``."""
-    return [np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(k,))).permutation(n)
-            for k in range(samples)]
-
-
-def prefixes(members: Coalition, order: np.ndarray) -> list[Coalition]:
-    """The coalitions an order builds up: {first}, {first, second}, ..., all (each in
-    ``members``' order, which is the instance's: the cache key)."""
-    return [tuple(members[j] for j in sorted(order[:k + 1])) for k in range(len(order))]
-
-
-def sampled_shapley(members: Coalition, orders: list[np.ndarray], cost
-                    ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Mean marginal cost of each member over ``orders`` and its standard error (None with
-    fewer than two orders). ``cost(S)`` gives c(S) (S as an instance-ordered tuple)."""
-    n = len(members)
-    contributions = np.zeros((len(orders), n))
-    for k, order in enumerate(orders):
-        before = 0.0
-        for prefix, j in zip(prefixes(members, order), order):
-            now = cost(prefix)
-            contributions[k, j] = now - before
-            before = now
-    mean = contributions.mean(axis=0)
-    if len(orders) < 2:
-        return mean, None
-    return mean, contributions.std(axis=0, ddof=1) / math.sqrt(len(orders))
-
-
 # --------------------------------------------------------------------------- one consortium
 
 @dataclass(frozen=True)

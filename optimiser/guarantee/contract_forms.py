@@ -98,7 +98,8 @@ def schedule(instance: Instance) -> tuple[list[Band], float, str]:
     source = ("the schedule's own stay_share" if own else
               f"exponential, mean {mu:.4g} years ("
               + ("policy mean_stay_years" if policy.mean_stay_years else
-                 "England: 83,630 looked after / 33,620 leaving, DfE 2024") + ")")
+                 f"England: {ENGLAND_LOOKED_AFTER:,} looked after / {ENGLAND_LEAVING:,} "
+                 "leaving, DfE 2024") + ")")
     bands = []
     for i, (start, share, stay) in enumerate(rows):
         end = rows[i + 1][0] if i + 1 < len(rows) else None
